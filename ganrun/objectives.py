@@ -1,0 +1,132 @@
+"""GAN objectives as small pure functions of D's raw outputs, written as the lecture seeds write them.
+
+Every discriminator loss has the signature `d_loss(real, fake) -> (loss, terms)` and every generator
+loss `g_loss(fake) -> (loss, terms)`, where `real` = D(x) and `fake` = D(G(z)) are D's raw outputs
+(logits for the classifier objectives, critic values for WGAN) of shape (N,), and `terms` holds the
+objective-specific quantities worth plotting. Penalties are separate functions of D and the batches.
+Probabilities never appear explicitly: log D = -softplus(-logit) and log(1 - D) = -softplus(logit)
+are the numerically stable forms of the same formulas.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+from torch.nn.functional import relu, softplus
+
+Terms = dict[str, Tensor]
+
+
+def _check(*outputs: Tensor) -> None:
+    for output in outputs:
+        if output.dim() != 1:
+            raise ValueError(f"D must return one score per sample, shape (N,), got {tuple(output.shape)}")
+
+
+# ---------------------------------------------------------------- Goodfellow et al. 2014
+
+
+def gan_d_loss(real: Tensor, fake: Tensor) -> tuple[Tensor, Terms]:
+    """D ascends V(D, G) = E log D(x) + E log(1 - D(G(z))) (Algorithm 1), i.e. descends -V.
+
+    At the equilibrium D = 1/2 everywhere, V = -log 4 (Theorem 1); `value` logs V itself.
+    """
+    _check(real, fake)
+    log_d_real = -softplus(-real)  # log D(x)
+    log_one_minus_d_fake = -softplus(fake)  # log(1 - D(G(z)))
+    value = log_d_real.mean() + log_one_minus_d_fake.mean()
+    return -value, {"value": value.detach()}
+
+
+def minimax_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
+    """G descends the saturating E log(1 - D(G(z))) of Algorithm 1."""
+    _check(fake)
+    return -softplus(fake).mean(), {}
+
+
+def ns_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
+    """Non-saturating G: maximise E log D(G(z)), i.e. descend -E log D(G(z))."""
+    _check(fake)
+    return softplus(-fake).mean(), {}
+
+
+# ---------------------------------------------------------------- LSGAN (Mao et al.)
+
+
+def lsgan_d_loss(real: Tensor, fake: Tensor) -> tuple[Tensor, Terms]:
+    """min_D E (D(x) - 1)^2 + E D(G(z))^2."""
+    _check(real, fake)
+    return (real - 1).pow(2).mean() + fake.pow(2).mean(), {}
+
+
+def lsgan_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
+    """min_G E (D(G(z)) - 1)^2."""
+    _check(fake)
+    return (fake - 1).pow(2).mean(), {}
+
+
+# ---------------------------------------------------------------- WGAN (Arjovsky et al.)
+
+
+def wgan_d_loss(real: Tensor, fake: Tensor) -> tuple[Tensor, Terms]:
+    """The critic maximises E f(x) - E f(G(z)), the estimate of the earth mover distance."""
+    _check(real, fake)
+    wasserstein = real.mean() - fake.mean()
+    return -wasserstein, {"wasserstein_estimate": wasserstein.detach()}
+
+
+def wgan_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
+    """G maximises E f(G(z))."""
+    _check(fake)
+    return -fake.mean(), {}
+
+
+# ---------------------------------------------------------------- hinge (Lim & Ye; SNGAN)
+
+
+def hinge_d_loss(real: Tensor, fake: Tensor) -> tuple[Tensor, Terms]:
+    """min_D E relu(1 - D(x)) + E relu(1 + D(G(z)))."""
+    _check(real, fake)
+    return relu(1 - real).mean() + relu(1 + fake).mean(), {}
+
+
+hinge_g_loss = wgan_g_loss  # min_G -E D(G(z)): the same formula as WGAN's generator
+
+
+# ---------------------------------------------------------------- gradient penalties
+
+
+def unit_gradient_penalty(discriminator: Callable[[Tensor], Tensor], points: Tensor) -> Tensor:
+    """E (||grad_y D(y)||_2 - 1)^2 over the given points y (the per-sample gradient norm)."""
+    points = points.detach().requires_grad_(True)
+    scores = discriminator(points)
+    (gradients,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
+    norms = gradients.flatten(1).norm(2, dim=1)
+    return (norms - 1).pow(2).mean()
+
+
+def _per_sample_uniform(like: Tensor) -> Tensor:
+    """One U[0, 1) draw per sample, broadcastable over the sample's other dimensions."""
+    return torch.rand((like.shape[0],) + (1,) * (like.dim() - 1), device=like.device, dtype=like.dtype)
+
+
+def interpolate_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                        weight: float) -> tuple[Tensor, Terms]:
+    """WGAN-GP: lambda E (||grad D(y)|| - 1)^2 with y = u x + (1 - u) G(z), u ~ U[0, 1]."""
+    u = _per_sample_uniform(real)
+    penalty = unit_gradient_penalty(discriminator, u * real + (1 - u) * fake)
+    return weight * penalty, {"gradient_penalty": penalty.detach()}
+
+
+def perturbed_real_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                           weight: float, scale: float = 0.5) -> tuple[Tensor, Terms]:
+    """DRAGAN: lambda E (||grad D(y)|| - 1)^2 with y = a x + (1 - a)(x + delta), around real samples.
+
+    delta = scale * std(x) * U[0, 1), the perturbation of the DRAGAN paper's code; `fake` is unused.
+    """
+    delta = scale * real.std() * torch.rand_like(real)
+    a = _per_sample_uniform(real)
+    penalty = unit_gradient_penalty(discriminator, a * real + (1 - a) * (real + delta))
+    return weight * penalty, {"gradient_penalty": penalty.detach()}
