@@ -1,0 +1,63 @@
+"""What a run shows in TensorBoard: scalars, fixed-noise grids and, for 2-D data, scatter plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from torchvision.utils import make_grid
+
+SCATTER_PIXELS = 256
+REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
+FAKE_COLOUR = torch.tensor([0.85, 0.15, 0.10])
+
+
+def image_grid(images: Tensor) -> Tensor:
+    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1], about square."""
+    rows = max(1, int(round(images.shape[0] ** 0.5)))
+    return make_grid(images.detach().float().cpu(), nrow=rows, normalize=True, value_range=(-1, 1), pad_value=1)
+
+
+def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
+    """Rasterise 2-D samples (red) over real points (grey) on [-extent, extent]^2 -> (3, H, W) in [0, 1].
+
+    Drawn directly into a tensor so the plot needs no plotting library.
+    """
+    canvas = torch.ones(3, SCATTER_PIXELS, SCATTER_PIXELS)
+    for points, colour in ((real, REAL_COLOUR), (fake, FAKE_COLOUR)):
+        pixels = ((points.detach().float().cpu() + extent) / (2 * extent) * (SCATTER_PIXELS - 1)).round().long()
+        inside = ((pixels >= 0) & (pixels < SCATTER_PIXELS)).all(dim=1)
+        column, row = pixels[inside, 0], SCATTER_PIXELS - 1 - pixels[inside, 1]  # y axis points up
+        for dr in (0, 1):  # 2x2 dots stay visible after TensorBoard rescales the image
+            for dc in (0, 1):
+                r, c = (row + dr).clamp(max=SCATTER_PIXELS - 1), (column + dc).clamp(max=SCATTER_PIXELS - 1)
+                canvas[:, r, c] = colour[:, None]
+    return canvas
+
+
+class RunWriter:
+    """A TensorBoard event file in the run folder; values arrive as plain Python numbers."""
+
+    def __init__(self, run_dir: Path, purge_step: int | None = None):
+        self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self.tensorboard.add_scalar(name, value, step)
+
+    def samples(self, step: int, samples: Tensor, real: Tensor | None = None) -> None:
+        """A grid for images; for 2-D points a scatter plot over the real data."""
+        if samples.dim() == 4:
+            self.tensorboard.add_image("samples/fixed", image_grid(samples), step)
+        else:
+            extent = 1.2 * float(torch.cat([real, samples.cpu()]).abs().quantile(0.99)) if real is not None else 3.0
+            self.tensorboard.add_image("samples/scatter", scatter_image(samples, real, max(extent, 1.0)), step)
+
+    def text(self, tag: str, text: str) -> None:
+        self.tensorboard.add_text(tag, text, 0)
+
+    def close(self) -> None:
+        self.tensorboard.flush()
+        self.tensorboard.close()
