@@ -130,7 +130,8 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     for group, families in SCHEMAS.items():
         for family, node in families.items():
-            store.store(group=f"schema/{group}", name=family, node=node)
+            # Stored outside any config group so they stay out of `--help`'s list of groups.
+            store.store(name=f"{group}_{family}_schema", node=node)
 
 
 # ---------------------------------------------------------------- checks
@@ -178,6 +179,8 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"dataset.resolution={resolution} must be > 0")
 
     root = OmegaConf.select(data, "root")
+    if "root" in data and root is None:
+        raise ConfigError(f"dataset={data.name} needs dataset.root: the folder that holds its files")
     if root is not None and not OmegaConf.select(data, "download", default=False) and not Path(root).exists():
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
                           f"or add dataset.download=true")

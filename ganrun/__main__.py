@@ -1,0 +1,3 @@
+from ganrun.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny CPU configs composed with Hydra's Compose API, as the CLI would compose them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from ganrun.cli import CONF_DIR
+from ganrun.config import register_schemas, validate
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_DATA.exists(), reason=f"real datasets not found at {SHARED_DATA} (CI has them beside the repo)")
+
+# Small networks and few steps: enough to exercise every code path on a 2-core CPU in seconds.
+TINY = [
+    "trainer.steps=2", "trainer.batch_size=8", "trainer.log_every=1", "trainer.sample_every=1",
+    "trainer.checkpoint_every=0", "trainer.num_grid_samples=4", "trainer.device=cpu", "trainer.progress=off",
+]
+TINY_WIDTHS = {
+    "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],
+    "dcgan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "resnet": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+}
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    register_schemas()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    validate(cfg)
+    return cfg
+
+
+def tiny_config(*overrides: str, architecture: str = "dcgan") -> DictConfig:
+    cfg = compose_config([f"architecture={architecture}", *TINY, *TINY_WIDTHS.get(architecture, []), *overrides])
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return cfg
