@@ -183,4 +183,4 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"dataset={data.name} needs dataset.root: the folder that holds its files")
     if root is not None and not OmegaConf.select(data, "download", default=False) and not Path(root).exists():
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
-                          f"or add dataset.download=true")
+                          "(or set dataset.download=true where torchvision can download them)")

@@ -123,6 +123,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     torch.manual_seed(cfg.seed)
     exp = build(cfg, device)
     G, D = exp.generator, exp.discriminator
+    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
@@ -174,7 +175,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             values = {"loss/D": d_loss, "loss/G": g_loss, "D/real": d_real.mean(), "D/fake": d_fake.mean(),
                       "grad_norm/D": d_grad_norm, "grad_norm/G": g_grad_norm,
                       **{f"objective/{name}": value for name, value in {**d_terms, **g_terms}.items()}}
-            scalars = {name: float(value) for name, value in values.items()}
+            scalars = {name: float(value.detach()) for name, value in values.items()}
             scalars["speed/steps_per_second"] = step / (time.perf_counter() - started)
             writer.scalars(step, scalars)
             progress.update(step, scalars)

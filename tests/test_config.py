@@ -22,7 +22,7 @@ def options(group: str) -> list[str]:
 @pytest.mark.parametrize("group", sorted(p.name for p in CONF.iterdir() if p.is_dir()))
 def test_every_option_composes_and_validates(group):
     for option in options(group):
-        extra = {"image_folder": ["dataset.root=/tmp"], "ring": ["architecture=mlp"],
+        extra = {"image_folder": ["dataset.root=/tmp"], "lsun_bedroom": ["dataset.root=/tmp"], "ring": ["architecture=mlp"],
                  "grid": ["architecture=mlp"]}.get(option, []) if group == "dataset" else []
         cfg = compose_config([f"{group}={option}", *extra])
         assert cfg[group] is not None

@@ -42,7 +42,7 @@ def test_two_steps_change_the_weights_and_write_tensorboard(tmp_path, monkeypatc
         assert changed, f"{name} did not change"
     if cfg.objective.clip_weights is not None:  # WGAN: every weight of the critic within [-c, c]
         bound = cfg.objective.clip_weights
-        assert all(float(p.abs().max()) <= bound for p in exp.discriminator.parameters())
+        assert all(float(p.detach().abs().max()) <= bound for p in exp.discriminator.parameters())
 
     events = EventAccumulator(str(tmp_path))
     events.Reload()
