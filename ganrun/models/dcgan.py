@@ -1,0 +1,80 @@
+"""DCGAN (Radford et al. 2016) for any square power-of-two resolution from 8 to 128.
+
+G projects z to a 4x4 map with width * 2^(n-1) channels, then n = log2(resolution / 4) stride-2
+transposed convolutions each double the side and halve the channels; the last one gives C channels
+and tanh. For 64x64 images and width 64 this is the paper's 4x4x512 -> 8x8x256 -> 16x16x128 ->
+32x32x64 -> 64x64xC. D mirrors it with stride-2 convolutions and LeakyReLU(0.2), and BN on every
+layer except the first. Both start from the paper's N(0, 0.02) initialization.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganrun.models import image_stages, init_weights
+
+
+def _same_padding(kernel_size: int) -> tuple[int, int]:
+    """(padding, output_padding) so a stride-2 conv exactly halves an even side and a stride-2
+    transposed conv exactly doubles it: out = 2 * in - 2 - 2p + k + op = 2 * in needs
+    op = 2 + 2p - k, which with p = (k - 1) // 2 is 1 for odd k (5: the paper) and 0 for even k (4)."""
+    if kernel_size < 2:
+        raise ValueError(f"dcgan needs kernel_size >= 2 for its stride-2 layers, got {kernel_size}")
+    padding = (kernel_size - 1) // 2
+    return padding, 2 + 2 * padding - kernel_size
+
+
+def _channels(width: int, stages: int) -> list[int]:
+    """Hidden widths from the 4x4 end outwards: width * 2^(stages-1), ..., width * 2, width."""
+    return [width * 2 ** (stages - 1 - i) for i in range(stages)]
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5):
+        super().__init__()
+        stages = image_stages("dcgan", data_shape)
+        padding, output_padding = _same_padding(kernel_size)
+        self.data_shape = tuple(data_shape)
+        hidden = _channels(width, stages)
+        self.start_channels = hidden[0]
+        # No biases before BN: BN subtracts each channel's batch mean, which cancels them.
+        self.project = nn.Linear(latent_dim, hidden[0] * 4 * 4, bias=False)
+        self.start = nn.Sequential(nn.BatchNorm2d(hidden[0]), nn.ReLU())
+        layers: list[nn.Module] = []
+        for i, (in_ch, out_ch) in enumerate(zip(hidden, hidden[1:] + [self.data_shape[0]])):
+            is_last = i == stages - 1
+            layers.append(nn.ConvTranspose2d(in_ch, out_ch, kernel_size, stride=2, padding=padding,
+                                             output_padding=output_padding, bias=is_last))
+            layers += [nn.Tanh()] if is_last else [nn.BatchNorm2d(out_ch), nn.ReLU()]
+        self.upsample = nn.Sequential(*layers)
+        self.apply(init_weights)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(z.shape[0], self.start_channels, 4, 4)  # (N, width*2^(n-1), 4, 4)
+        return self.upsample(self.start(x))  # (N, C, H, W), in [-1, 1]
+
+
+class Discriminator(nn.Module):
+    def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5):
+        super().__init__()
+        stages = image_stages("dcgan", data_shape)
+        padding, _ = _same_padding(kernel_size)
+        hidden = _channels(width, stages)[::-1]  # width, 2*width, ... towards the 4x4 end
+        layers: list[nn.Module] = []
+        for i, (in_ch, out_ch) in enumerate(zip([data_shape[0]] + hidden[:-1], hidden)):
+            # The paper leaves BN off D's input layer: BN on every layer gave oscillating samples
+            # and instability. Convs followed by BN need no bias (see Generator).
+            with_bn = i > 0
+            layers.append(nn.Conv2d(in_ch, out_ch, kernel_size, stride=2, padding=padding, bias=not with_bn))
+            if with_bn:
+                layers.append(nn.BatchNorm2d(out_ch))
+            layers.append(nn.LeakyReLU(0.2))
+        self.downsample = nn.Sequential(*layers)
+        # A 4x4 valid convolution over the 4x4 map: a linear layer to one logit.
+        self.output = nn.Conv2d(hidden[-1], 1, 4)
+        self.apply(init_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.downsample(x)  # (N, width*2^(n-1), 4, 4)
+        return self.output(features).flatten()  # (N,)
