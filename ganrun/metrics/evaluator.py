@@ -53,12 +53,14 @@ class ImageEvaluator:
         return self._evaluate(lambda: iter(samples.split(self.cfg.batch_size)), len(samples))
 
     def _evaluate(self, batches: Callable[[], Any], total: int) -> dict[str, float]:
-        with _seeded(self.cfg.seed, self.device), _on(self.net, self.device):
+        with _on(self.net, self.device):
             if self.reference is None:
-                self.reference = Reference(self.real(), kid_subsets=self.cfg.kid_subsets,
-                                           kid_subset_size=self.cfg.kid_subset_size, nearest_k=self.cfg.nearest_k)
-            features, logits = extract(self.net, batches(), total, self.device, "generated features", self.shape)
-        scores = self.reference.scores(features, logits, self.net.suffix)
+                with _seeded(self.cfg.seed, self.device):
+                    self.reference = Reference(self.real(), kid_subsets=self.cfg.kid_subsets,
+                                               kid_subset_size=self.cfg.kid_subset_size, nearest_k=self.cfg.nearest_k)
+            with _seeded(self.cfg.seed, self.device):  # apart: the same draws whether or not the real side ran
+                features, logits = extract(self.net, batches(), total, self.device, "generated features", self.shape)
+                scores = self.reference.scores(features, logits, self.net.suffix, self.device)
         return scores | class_metrics(logits) if self.count_modes else scores
 
 
