@@ -26,6 +26,8 @@ from ganrun.models import apply_spectral_norm
 from ganrun.progress import Progress
 from ganrun.writer import RunWriter
 
+SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
+
 
 @dataclass
 class Experiment:
@@ -129,9 +131,10 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
                                num_workers=trainer.num_workers)
     sample_latents = partial(torch.randn, trainer.batch_size, exp.latent_dim, device=device)
-    fixed_latents = torch.randn(trainer.num_grid_samples, exp.latent_dim,
+    points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
+    fixed_latents = torch.randn(SCATTER_SAMPLES if points else trainer.num_grid_samples, exp.latent_dim,
                                 generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
-    real_points = exp.dataset.tensors[0][:2500] if len(exp.dataset.data_shape) == 1 else None
+    real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
 
     writer = RunWriter(run_dir)
     writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
