@@ -19,11 +19,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from ganrun import checkpoint
+from ganrun import checkpoint, distributed
 from ganrun.config import ConfigError
 from ganrun.data import infinite_batches
 from ganrun.models import apply_spectral_norm
 from ganrun.progress import Progress
+from ganrun.sweeps import hparams_of
 from ganrun.writer import RunWriter
 
 SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
@@ -45,9 +46,7 @@ class Experiment:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return distributed.auto_device() if name == "auto" else torch.device(name)
 
 
 def make(node: DictConfig, **kwargs: Any) -> Any:
@@ -125,10 +124,16 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     torch.manual_seed(cfg.seed)
     exp = build(cfg, device)
     G, D = exp.generator, exp.discriminator
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    main, rank = distributed.is_main(), distributed.rank()  # under torchrun, rank 0 alone writes
+    if distributed.active():  # same weights on every rank, then different batches and noise on each
+        for module in (G, D):
+            distributed.broadcast_state(module)
+        torch.manual_seed(cfg.seed + rank)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
+    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed + rank, device=device,
                                num_workers=trainer.num_workers)
     sample_latents = partial(torch.randn, trainer.batch_size, exp.latent_dim, device=device)
     points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
@@ -136,9 +141,9 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                                 generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
 
-    writer = RunWriter(run_dir)
+    writer = RunWriter(run_dir, hparams=hparams_of(cfg)) if main else distributed.Silent()
     writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
-    progress = Progress(trainer.steps, mode=trainer.progress)
+    progress = Progress(trainer.steps, mode=trainer.progress) if main else distributed.Silent()
     checkpoints = run_dir / "checkpoints"
     scalars: dict[str, float] = {}
     started = time.perf_counter()
@@ -159,6 +164,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                 d_loss, d_terms = d_loss + penalty, {**d_terms, **penalty_terms}
             exp.optimizer_d.zero_grad(set_to_none=True)
             d_loss.backward()
+            distributed.average_gradients(D)
             d_grad_norm = gradient_norm(D) if logging_step else None
             exp.optimizer_d.step()
             if objective.clip_weights is not None:
@@ -169,6 +175,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         g_loss, g_terms = exp.g_loss(D(G(sample_latents())))
         exp.optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
+        distributed.average_gradients(G)
         g_grad_norm = gradient_norm(G) if logging_step else None
         exp.optimizer_g.step()
         D.requires_grad_(True)
@@ -184,10 +191,11 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             progress.update(step, scalars)
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
             writer.samples(step, generate(G, fixed_latents), real_points)
-        if (trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps:
+        if main and ((trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps):
             checkpoint.save(training_state(exp, cfg, step), checkpoint.checkpoint_path(checkpoints, step))
 
     progress.close()
     writer.close()
-    print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
+    if main:
+        print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")
