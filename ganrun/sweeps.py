@@ -206,7 +206,8 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, job in enumerate(jobs, 1):
         varying = " ".join(o for o in job.overrides if o not in common)
-        cells = [str(rank), job.folder.split("_", 1)[0], f"`{varying}`" if varying else "", job.status,
+        number = job.folder.split("_", 1)[0]
+        cells = [str(rank), number if number.isdigit() else job.folder, f"`{varying}`" if varying else "", job.status,
                  *(_number(job.scalars.get(t)) for t in (metric, *shown)), _number(job.wall_time_s),
                  (job.error or "")[:100]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
@@ -225,6 +226,10 @@ def _job_order(folder: Path) -> tuple[int, str]:
 
 class SweepSummary(Callback):
     """Hydra callback (conf/train.yaml): the sweep's table at the end of every multirun."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global last_sweep
+        last_sweep = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global last_sweep

@@ -20,6 +20,7 @@ from tensorboard.util import tensor_util
 from torch.testing import assert_close
 
 from ganrun import distributed, sweeps
+from ganrun.writer import RunWriter
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data, tiny_config
 
 TINY_RING = ["dataset=ring", "architecture=mlp", "architecture.generator.width=16",
@@ -141,6 +142,35 @@ def test_summary_ranks_finished_jobs_first_and_counts_the_rest_as_failed(tmp_pat
     assert "Overrides of every job: `seed=0`" in table
     assert table[-5] == "| 1 | 1 | `lr=2` | ok | 8 | 0.9 | 1.5 |  |"
     assert table[-1] == "| 5 | 10 | `lr=4` | unfinished |  |  |  |  |"
+
+
+def test_a_job_returns_its_final_metric_and_one_ending_in_nan_is_failed(tmp_path):
+    def training(loss_g: float):
+        def train():
+            writer = RunWriter(tmp_path / str(loss_g))
+            writer.scalars(1, {"loss/D": 9.0, "loss/G": 2.0})
+            writer.scalars(2, {"loss/D": 1.25, "loss/G": loss_g})
+            writer.close()
+        return train
+
+    assert sweeps.record_job(training(0.5), tmp_path / "0.5", "loss/D", sweep=True) == 1.25
+    assert json.loads((tmp_path / "0.5" / "status.json").read_text())["status"] == "ok"
+    assert math.isnan(sweeps.record_job(training(math.nan), tmp_path / "nan", "loss/D", sweep=True))
+    status = json.loads((tmp_path / "nan" / "status.json").read_text())
+    assert (status["status"], status["error"]) == ("failed", "non-finite final loss/G=nan")
+
+
+def test_an_error_is_recorded_and_raised_only_outside_a_sweep(tmp_path):
+    def out_of_memory():
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    assert math.isnan(sweeps.record_job(out_of_memory, tmp_path / "job", "loss/G", sweep=True))
+    with pytest.raises(torch.OutOfMemoryError):
+        sweeps.record_job(out_of_memory, tmp_path / "run", "loss/G", sweep=False)
+    for folder in ("job", "run"):
+        status = json.loads((tmp_path / folder / "status.json").read_text())
+        assert status["status"] == "failed"
+        assert status["error"] == "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
 
 
 def test_hparams_are_the_study_axes_and_the_overridden_keys():
