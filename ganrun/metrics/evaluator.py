@@ -23,6 +23,7 @@ from torch.utils.data import Dataset, Subset
 from ganrun.config import ConfigError
 from ganrun.metrics.cache import cache_path, cached_features, real_key
 from ganrun.metrics.classifier import load_or_train
+from ganrun.metrics.config import validate_metrics
 from ganrun.metrics.features import extract, generated, real_images
 from ganrun.metrics.inception import inception_features
 from ganrun.metrics.modes import class_metrics, mode_metrics
@@ -85,7 +86,11 @@ class PointEvaluator:
 def build_evaluator(metrics_cfg: DictConfig, dataset_cfg: DictConfig, device: str | torch.device = "cpu", *,
                     make: Callable[..., Any] = instantiate) -> ImageEvaluator | PointEvaluator:
     """The evaluator for `dataset_cfg` (the composed `dataset` node). `make` instantiates a config node
-    (hydra.utils.instantiate; the trainer passes its own so every instantiate goes through one place)."""
+    (hydra.utils.instantiate; the trainer passes its own so every instantiate goes through one place).
+    Images: FID, KID, IS, precision, recall named with the feature network's suffix, plus `modes` and
+    `reverse_kl` of the classifier's classes with classifier features. A dataset without a `train`
+    key (digits) has one split: `metrics.split` does not apply. 2-D points: modes, hq, reverse_kl."""
+    validate_metrics(metrics_cfg)
     device = torch.device(device)
     if OmegaConf.select(dataset_cfg, "resolution") is None:  # 2-D points: no features, no real side
         data = make(dataset_cfg)
@@ -129,7 +134,7 @@ def _classifier(dataset_cfg: DictConfig, split_of: Callable[[bool], Dataset], ha
     test_set = split_of(False) if has_split else train_set
     source = getattr(train_set, "channel_source", None)
     if source is not None:
-        train_set, test_set = source, getattr(test_set, "channel_source")
+        train_set, test_set = source, test_set.channel_source
     channels, resolution = train_set.data_shape[0], train_set.data_shape[-1]
     if not has_split:  # one split only (scikit-learn's digits): hold every fifth item out
         index = torch.arange(len(train_set))
@@ -143,7 +148,8 @@ def _classifier(dataset_cfg: DictConfig, split_of: Callable[[bool], Dataset], ha
 @contextmanager
 def _seeded(seed: int, device: torch.device) -> Iterator[None]:
     """Fork the RNGs (CPU, and the device's) and seed them: same draws every call, training's untouched."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    accelerated = device.type != "cpu"
+    with torch.random.fork_rng(devices=[device] if accelerated else [], device_type=device.type if accelerated else None):
         torch.manual_seed(seed)
         yield
 

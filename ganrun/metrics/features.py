@@ -9,6 +9,7 @@ uint8 first, the way a PNG stores them and the way torch-fidelity reads them.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -32,6 +33,9 @@ def generated(sample_fn: Callable[[int], Tensor], num_samples: int, batch_size: 
 def real_images(dataset: Dataset, num_samples: int, batch_size: int, seed: int) -> tuple[Iterator[Tensor], int]:
     """A seeded random subset of `num_samples` items (all of them when fewer), as batches of x."""
     count = min(num_samples, len(dataset))
+    if count < num_samples:
+        warnings.warn(f"the real split has {count} images, fewer than metrics.num_samples={num_samples}: "
+                      "real statistics use all of them", stacklevel=2)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=batch_size, shuffle=False)
     return (x for x, _ in loader), count
