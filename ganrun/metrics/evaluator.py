@@ -24,7 +24,7 @@ from ganrun.config import ConfigError
 from ganrun.metrics.cache import cache_path, cached_features, real_key
 from ganrun.metrics.classifier import load_or_train
 from ganrun.metrics.config import validate_metrics
-from ganrun.metrics.features import extract, generated, real_images
+from ganrun.metrics.features import extract, generated, real_images, seeded
 from ganrun.metrics.inception import inception_features
 from ganrun.metrics.modes import class_metrics, mode_metrics
 from ganrun.metrics.scores import Reference
@@ -56,10 +56,10 @@ class ImageEvaluator:
     def _evaluate(self, batches: Callable[[], Any], total: int) -> dict[str, float]:
         with _on(self.net, self.device):
             if self.reference is None:
-                with _seeded(self.cfg.seed, self.device):
+                with seeded(self.cfg.seed, self.device):
                     self.reference = Reference(self.real(), kid_subsets=self.cfg.kid_subsets,
                                                kid_subset_size=self.cfg.kid_subset_size, nearest_k=self.cfg.nearest_k)
-            with _seeded(self.cfg.seed, self.device):  # apart: the same draws whether or not the real side ran
+            with seeded(self.cfg.seed, self.device):  # apart: the same draws whether or not the real side ran
                 features, logits = extract(self.net, batches(), total, self.device, "generated features", self.shape)
                 scores = self.reference.scores(features, logits, self.net.suffix, self.device)
         return scores | class_metrics(logits) if self.count_modes else scores
@@ -73,7 +73,7 @@ class PointEvaluator:
     device: torch.device
 
     def __call__(self, sample_fn: SampleFn) -> dict[str, float]:
-        with _seeded(self.cfg.seed, self.device), torch.no_grad():
+        with seeded(self.cfg.seed, self.device), torch.no_grad():
             points = torch.cat([x.cpu() for x in generated(sample_fn, self.cfg.num_points, self.cfg.batch_size)])
         return self.evaluate_samples(points)
 
@@ -143,15 +143,6 @@ def _classifier(dataset_cfg: DictConfig, split_of: Callable[[bool], Dataset], ha
     name, num_classes = getattr(labelled, "name", dataset_cfg.name), labelled.num_classes
     return load_or_train(train_set, test_set, key=f"{name}_{resolution}px_{channels}ch", cache_dir=cache_dir,
                          num_classes=num_classes, device=device, per_channel=source is not None)
-
-
-@contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Fork the RNGs (CPU, and the device's) and seed them: same draws every call, training's untouched."""
-    accelerated = device.type != "cpu"
-    with torch.random.fork_rng(devices=[device] if accelerated else [], device_type=device.type if accelerated else None):
-        torch.manual_seed(seed)
-        yield
 
 
 @contextmanager

@@ -10,6 +10,7 @@ uint8 first, the way a PNG stores them and the way torch-fidelity reads them.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -22,6 +23,17 @@ def quantize(x: Tensor) -> Tensor:
     """[-1, 1] float -> uint8 [0, 255], rounding to the nearest level (an image decoded from uint8 by
     ToTensor + Normalize(0.5, 0.5) comes back to exactly its bytes); values outside are clipped."""
     return ((x.detach().float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Fork the RNGs (the CPU's and the device's) and seed them: the same draws on every call, and
+    the caller's (training's) RNG state untouched."""
+    accelerated = device.type != "cpu"
+    with torch.random.fork_rng(devices=[device] if accelerated else [],
+                               device_type=device.type if accelerated else None):
+        torch.manual_seed(seed)
+        yield
 
 
 def generated(sample_fn: Callable[[int], Tensor], num_samples: int, batch_size: int) -> Iterator[Tensor]:
