@@ -28,11 +28,13 @@ def launched_by_torchrun() -> bool:
 
 
 def start() -> None:
-    """Join the process group torchrun describes in the environment (NCCL on GPUs, gloo on CPUs)."""
+    """Join the process group torchrun describes in the environment: NCCL for CUDA tensors, gloo for
+    CPU tensors (both where there is CUDA, so trainer.device=cpu works there too)."""
     if launched_by_torchrun() and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":
+        backend = "gloo"
+        if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            backend = "cpu:gloo,cuda:nccl"
         dist.init_process_group(backend, timeout=timedelta(minutes=30))
 
 
