@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ganrun.cli import CONF_DIR, EXIT_USAGE
+from ganrun.cli import CONF_DIR, EXIT_NONFINITE, EXIT_USAGE, NonFiniteError
 from ganrun.config import ConfigError, register_schemas, validate
 
 register_schemas()
@@ -35,6 +35,11 @@ def train_app(cfg: DictConfig) -> float | None:
         from ganrun.train import run  # imports torch: seconds, so only once the config is known good
 
         return run(cfg, run_dir)
+    except NonFiniteError as error:  # a NaN or Inf stopped the run (guard.py); its checkpoints stay
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise
+        print(f"ganrun: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_NONFINITE)
     except ConfigError as error:
         _discard_if_empty(run_dir)
         if hydra_cfg.mode == RunMode.MULTIRUN:

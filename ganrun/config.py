@@ -8,6 +8,7 @@ all of it before the (slow) import, so a bad override answers in about a second.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
@@ -34,6 +35,12 @@ class TrainerConfig:
     num_grid_samples: int = 64
     num_workers: int = 0  # DataLoader workers for datasets read from disk
     progress: str = "auto"  # auto | bar | lines | off
+    keep_checkpoints: int = 3  # the newest K checkpoint files are kept; 0 = every one
+    # null: continue from this run folder's newest good checkpoint when it has one (re-run the same command);
+    # PATH: start from that checkpoint file (or the newest in that run folder) when this folder has none yet.
+    resume: Optional[str] = None
+    resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
+    on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
 
 
 @dataclass
@@ -155,7 +162,7 @@ def validate(cfg: DictConfig) -> None:
                 "optimizer.generator.lr", "optimizer.discriminator.lr",
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
-    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers",
+    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
                 "objective.clip_weights", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
@@ -164,6 +171,10 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.device={device} is unknown: use one of {', '.join(DEVICES)} (or cuda:N)")
     if cfg.trainer.progress not in ("auto", "bar", "lines", "off"):
         raise ConfigError(f"trainer.progress={cfg.trainer.progress}: use auto, bar, lines or off")
+    if cfg.trainer.on_nan not in ("stop", "skip"):
+        raise ConfigError(f"trainer.on_nan={cfg.trainer.on_nan}: use stop (end the run) or skip (drop the update)")
+    if cfg.trainer.resume is not None:
+        check_checkpoint_file(Path(cfg.trainer.resume), f"trainer.resume={cfg.trainer.resume}", folder_allowed=True)
 
     arch, data = cfg.architecture, cfg.dataset
     resolution = OmegaConf.select(data, "resolution")
@@ -184,3 +195,19 @@ def validate(cfg: DictConfig) -> None:
     if root is not None and not OmegaConf.select(data, "download", default=False) and not Path(root).exists():
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
                           "(or set dataset.download=true where torchvision can download them)")
+
+
+def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -> None:
+    """What can be told about a checkpoint without torch: it exists, is not empty, is a zip archive
+    (torch.save's format, whose directory sits at the end: a truncated file has none)."""
+    if not path.exists():
+        raise ConfigError(f"{name} does not exist: give a checkpoint file (checkpoints/step_*.pt) or a run folder")
+    if path.is_dir() and folder_allowed:
+        return  # a run folder: its newest good checkpoint is chosen once torch is loaded
+    if not path.is_file():
+        raise ConfigError(f"{name} is not a file: give a checkpoint file (checkpoints/step_*.pt)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{name} is an empty file (0 bytes), not a checkpoint: give a step_*.pt file ganrun wrote")
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"{name} is not a ganrun checkpoint (not a torch archive: truncated, or another kind "
+                          "of file): give a step_*.pt file ganrun wrote")
