@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
+from ganrun.config import CHECKPOINT_FORMAT as FORMAT
 from ganrun.config import ConfigError, check_checkpoint_file
 from ganrun.resume import checkpoint_files
 
-FORMAT = "ganrun-checkpoint-1"
 LEAVES = (torch.Tensor, int, float, bool, str, bytes, type(None), torch.Size, torch.dtype, torch.device)
 
 
@@ -79,14 +79,14 @@ def _reason(error: Exception) -> str:
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a ganrun checkpoint; anything else (empty, truncated, foreign, malicious) is one ConfigError."""
     path = Path(path)
-    check_checkpoint_file(path, f"checkpoint {path}")  # missing, empty, not an archive: no torch needed
+    check_checkpoint_file(path, f"checkpoint {path}")  # missing, empty, not an archive, no marker
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
         raise ConfigError(f"checkpoint {path} cannot be loaded ({_reason(error)}): "
                           "give a step_*.pt file ganrun wrote") from error
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ConfigError(f"{path} is not a ganrun checkpoint (no '{FORMAT}' marker): "
+        raise ConfigError(f"checkpoint {path} has no '{FORMAT}' marker, so ganrun did not write it: "
                           "give a step_*.pt file ganrun wrote")
     return state
 

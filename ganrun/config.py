@@ -21,6 +21,9 @@ class ConfigError(ValueError):
     """A mistake in the user's config: printed as one line, exit code 2."""
 
 
+CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (checkpoint.py)
+
+
 # ---------------------------------------------------------------- schemas
 
 
@@ -203,7 +206,10 @@ def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -
     if not path.exists():
         raise ConfigError(f"{name} does not exist: give a checkpoint file (checkpoints/step_*.pt) or a run folder")
     if path.is_dir() and folder_allowed:
-        return  # a run folder: its newest good checkpoint is chosen once torch is loaded
+        if not any(path.glob("checkpoints/step_*.pt")) and not any(path.glob("step_*.pt")):
+            raise ConfigError(f"{name} is a folder without checkpoints (checkpoints/step_*.pt): "
+                              "give a run folder or a checkpoint file")
+        return  # a run folder: its newest checkpoint is read once torch is loaded
     if not path.is_file():
         raise ConfigError(f"{name} is not a file: give a checkpoint file (checkpoints/step_*.pt)")
     if path.stat().st_size == 0:
@@ -211,3 +217,8 @@ def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -
     if not zipfile.is_zipfile(path):
         raise ConfigError(f"{name} is not a ganrun checkpoint (not a torch archive: truncated, or another kind "
                           "of file): give a step_*.pt file ganrun wrote")
+    with zipfile.ZipFile(path) as archive:  # the pickle of the dict's structure; the tensors are beside it
+        pickles = [member for member in archive.namelist() if member.endswith("/data.pkl")]
+        if not pickles or CHECKPOINT_FORMAT.encode() not in archive.read(pickles[0]):
+            raise ConfigError(f"{name} has no '{CHECKPOINT_FORMAT}' marker, so ganrun did not write it: "
+                              "give a step_*.pt file ganrun wrote")

@@ -15,7 +15,6 @@ the config again once it has loaded it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -74,19 +73,21 @@ def check_same_config(saved_yaml: str, cfg: DictConfig, source: str) -> list[str
 
 
 def check_output_folder(folder: Path) -> None:
-    """The run folder can be created and written, found out by writing, not guessed from permission bits
-    (root ignores them; a read-only mount does not)."""
+    """The run folder can be created and written. Asked of the kernel (access(2), which knows ACLs) and of
+    the mount (read-only?), not by writing: a probe would touch a run folder that must stay as it is."""
     existing = folder.absolute()
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
         raise ConfigError(f"output folder {folder} cannot be created: {existing} is a file, not a folder "
                           "(choose another hydra.run.dir)")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".ganrun-write-test-", dir=existing))
-    except OSError as error:
-        raise ConfigError(f"output folder {folder} is not writable ({error.strerror} in {existing}): "
-                          "choose another hydra.run.dir") from error
+    if os.statvfs(existing).f_flag & os.ST_RDONLY:
+        reason = "read-only file system"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    else:
+        return
+    raise ConfigError(f"output folder {folder} is not writable ({reason} in {existing}): choose another hydra.run.dir")
 
 
 def check_run_folder(run_dir: Path, cfg: DictConfig) -> None:

@@ -105,12 +105,8 @@ def find_checkpoint(checkpoints: Path, resume: str | None) -> tuple[Path, dict[s
     if resume is None:
         return None
     path = Path(resume)
-    if path.is_dir():
-        found = checkpoint_files(path / "checkpoints") or checkpoint_files(path)
-        if not found:
-            raise ConfigError(f"trainer.resume={resume} is a folder without checkpoints (checkpoints/step_*.pt): "
-                              "give a run folder or a checkpoint file")
-        path = found[-1]
+    if path.is_dir():  # a run folder: validate() made sure it holds checkpoints
+        path = (checkpoint_files(path / "checkpoints") or checkpoint_files(path))[-1]
     return path, checkpoint.load(path)
 
 
@@ -131,7 +127,9 @@ def restore(parts: dict[str, Any], saved: dict[str, Any], cfg: DictConfig, path:
         try:
             part.load_state_dict(saved[name])
         except (RuntimeError, KeyError, ValueError, TypeError) as error:
-            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+            reason = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]  # torch: a header, then why
+            reason = reason[:200]
             raise ConfigError(f"the {name} of checkpoint {path} does not fit this config ({reason}): "
                               "resume with the config it was trained with") from error
     return int(saved["step"])
