@@ -413,10 +413,13 @@ def test_the_batch_stream_continues_from_its_position(in_memory, workers):
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
-    """The files a user might wrongly hand ganrun; copied into each test's folder."""
+    return make_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+def make_inputs(root: Path) -> Path:
+    """The files a user might wrongly hand ganrun (copied into each test's folder; scripts/bad_inputs.py)."""
     from PIL import Image
 
-    root = tmp_path_factory.mktemp("inputs")
     run = root / "run"  # a finished run of seed 3, with its checkpoints and config.yaml
     train.run(config(*RUN, "trainer.steps=2", "trainer.checkpoint_every=1"), run)
     real = run / "checkpoints" / "step_00000002.pt"
@@ -558,3 +561,21 @@ def test_resume_force_continues_despite_differences_but_never_into_networks_that
         train.run(config(*RUN, "architecture.generator.width=32", f"trainer.resume={path}",
                          "trainer.resume_force=true"), tmp_path / "misfit")
     assert not (tmp_path / "misfit").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the one-step-late check is the GPU path")
+def test_on_a_gpu_a_nan_is_read_one_step_late_under_its_own_step_and_always_before_a_save():
+    from ganrun.guard import NonFiniteGuard
+
+    module, good = torch.nn.Linear(2, 1).cuda(), torch.tensor(0.5, device="cuda")
+    bad = torch.tensor(float("nan"), device="cuda")
+    guard = NonFiniteGuard("stop", torch.device("cuda"))
+    assert guard.watch(1, {"loss/D": good}, {"D": module})
+    assert guard.watch(2, {"loss/D": bad}, {"D": module})  # copied to the host, not read yet
+    assert not guard.watch(3, {"loss/D": good}, {"D": module})
+    assert guard.failure == "non-finite value at step 2: loss/D = nan"
+
+    guard = NonFiniteGuard("stop", torch.device("cuda"))
+    assert guard.watch(1, {"loss/D": bad}, {"D": module})
+    assert not guard.confirm()  # what the loop asks before every checkpoint
+    assert guard.failure == "non-finite value at step 1: loss/D = nan"
