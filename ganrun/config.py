@@ -22,6 +22,7 @@ class ConfigError(ValueError):
 
 
 CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (checkpoint.py)
+CHECKPOINT_PATTERN = "step_*.pt"  # their names; a temporary file (".step_*.pt.tmp") never matches
 
 
 # ---------------------------------------------------------------- schemas
@@ -206,7 +207,7 @@ def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -
     if not path.exists():
         raise ConfigError(f"{name} does not exist: give a checkpoint file (checkpoints/step_*.pt) or a run folder")
     if path.is_dir() and folder_allowed:
-        if not any(path.glob("checkpoints/step_*.pt")) and not any(path.glob("step_*.pt")):
+        if not any(path.glob(f"checkpoints/{CHECKPOINT_PATTERN}")) and not any(path.glob(CHECKPOINT_PATTERN)):
             raise ConfigError(f"{name} is a folder without checkpoints (checkpoints/step_*.pt): "
                               "give a run folder or a checkpoint file")
         return  # a run folder: its newest checkpoint is read once torch is loaded

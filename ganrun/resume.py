@@ -20,9 +20,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganrun.config import ConfigError
+from ganrun.config import CHECKPOINT_PATTERN, ConfigError
 
-PATTERN = "step_*.pt"
 RESUMABLE = (
     "trainer.steps", "trainer.log_every", "trainer.sample_every", "trainer.checkpoint_every",
     "trainer.keep_checkpoints", "trainer.num_grid_samples", "trainer.device", "trainer.progress",
@@ -34,7 +33,7 @@ SHOWN_DIFFERENCES = 4
 
 def checkpoint_files(directory: Path) -> list[Path]:
     """A folder's complete checkpoints, oldest first (temporary files never match the pattern)."""
-    return sorted(directory.glob(PATTERN)) if directory.is_dir() else []
+    return sorted(directory.glob(CHECKPOINT_PATTERN)) if directory.is_dir() else []
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
