@@ -28,6 +28,8 @@ from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.writer import RunWriter
 
+SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
+
 
 @dataclass
 class Experiment:
@@ -132,9 +134,10 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     sample_latents = partial(torch.randn, trainer.batch_size, exp.latent_dim, device=device)
-    fixed_latents = torch.randn(trainer.num_grid_samples, exp.latent_dim,
+    points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
+    fixed_latents = torch.randn(SCATTER_SAMPLES if points else trainer.num_grid_samples, exp.latent_dim,
                                 generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
-    real_points = exp.dataset.tensors[0][:2500] if len(exp.dataset.data_shape) == 1 else None
+    real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
 
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
     writer = RunWriter(run_dir, purge_step=start + 1 if start else None)
