@@ -21,7 +21,7 @@ def _discard_if_empty(run_dir: Path) -> None:
     """Remove a run folder that holds nothing but Hydra's own files, so no half-run looks like a result."""
     if not run_dir.exists():
         return
-    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "app.log", "config.yaml"}
+    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml"}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
         # and the folders Hydra made for it (outputs/runs/), when nothing else is in them
