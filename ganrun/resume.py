@@ -1,8 +1,8 @@
 """Continuing a run: which config changes a resume accepts, and the checks that need no torch.
 
 A checkpoint continues only under the config it was trained with, apart from the keys in RESUMABLE:
-how long to train, how often to log, sample and checkpoint, where and how visibly to run, and the
-resume keys themselves. Those change what is recorded about a run, not the run (a different device
+how long to train, how often to log, sample and checkpoint, where and how visibly to run, what to
+measure (metrics), and the resume keys themselves. Those change what is recorded about a run, not the run (a different device
 changes the arithmetic, which is what moving a run means). Any other difference (architecture,
 objective, optimizer, data, batch size, seed, ...) stops the resume with one line listing what
 differs, unless trainer.resume_force=true.
@@ -27,6 +27,7 @@ RESUMABLE = (
     "trainer.keep_checkpoints", "trainer.num_grid_samples", "trainer.device", "trainer.progress",
     "trainer.num_workers",  # the order comes from (seed, epoch), not from the workers
     "trainer.resume", "trainer.resume_force", "trainer.on_nan",
+    "metrics",  # they measure with their own seeded generators (ganrun/metrics): the run's noise is untouched
 )
 SHOWN_DIFFERENCES = 4
 
