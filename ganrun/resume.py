@@ -2,10 +2,10 @@
 
 A checkpoint continues only under the config it was trained with, apart from the keys in RESUMABLE:
 how long to train, how often to log, sample and checkpoint, where and how visibly to run, what to
-measure (metrics), and the resume keys themselves. Those change what is recorded about a run, not the run (a different device
-changes the arithmetic, which is what moving a run means). Any other difference (architecture,
-objective, optimizer, data, batch size, seed, ...) stops the resume with one line listing what
-differs, unless trainer.resume_force=true.
+measure (metrics), and the resume keys themselves. Those change what is recorded about a run, not
+the run (a different device changes the arithmetic, which is what moving a run means). Any other
+difference (architecture, objective, optimizer, data, batch size, seed, ...) stops the resume with
+one line listing what differs, unless trainer.resume_force=true.
 
 The CLI calls `check_run_folder` before Hydra writes anything into the run folder, so a rejected
 resume leaves the earlier run exactly as it was; the trainer checks the checkpoint's own copy of
