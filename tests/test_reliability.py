@@ -579,3 +579,15 @@ def test_on_a_gpu_a_nan_is_read_one_step_late_under_its_own_step_and_always_befo
     assert guard.watch(1, {"loss/D": bad}, {"D": module})
     assert not guard.confirm()  # what the loop asks before every checkpoint
     assert guard.failure == "non-finite value at step 1: loss/D = nan"
+
+
+def test_only_keys_that_change_the_run_count_as_differences():
+    from ganrun.resume import config_differences
+
+    saved = config(*RUN)
+    moved = config(*RUN, "trainer.steps=9", "trainer.log_every=3", "trainer.checkpoint_every=4", "trainer.progress=lines",
+                   "trainer.keep_checkpoints=0", "trainer.on_nan=skip", "trainer.num_workers=2", "metrics.every=7")
+    assert config_differences(saved, moved) == []
+    assert config_differences(saved, config(*RUN, "trainer.batch_size=4", "optimizer.lr=0.001")) == [
+        "optimizer.discriminator.lr: 0.0001 -> 0.001", "optimizer.generator.lr: 0.0001 -> 0.001",
+        "optimizer.lr: 0.0001 -> 0.001", "trainer.batch_size: 8 -> 4"]
