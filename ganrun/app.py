@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ganrun.cli import CONF_DIR, EXIT_USAGE
+from ganrun.cli import CONF_DIR, EXIT_NONFINITE, EXIT_USAGE, NonFiniteError
 from ganrun.config import ConfigError, register_schemas, validate
 from ganrun.sweeps import STATUS_FILE, record_job
 
@@ -26,6 +26,11 @@ def _discard_if_empty(run_dir: Path) -> None:
     leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
+        # and the folders Hydra made for it (outputs/runs/), when nothing else is in them
+        parent, cwd = run_dir.parent.absolute(), Path.cwd()
+        while parent != cwd and cwd in parent.parents and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
 
 
 def _train(cfg: DictConfig, run_dir: Path) -> None:
@@ -44,6 +49,9 @@ def train_app(cfg: DictConfig) -> float | None:
     try:
         # In a sweep a failed job is recorded (its log, status.json) and returns NaN: the others go on.
         return record_job(partial(_train, cfg, run_dir), run_dir, cfg.sweep.metric, sweep=in_sweep)
+    except NonFiniteError as error:  # a NaN or Inf stopped the run (guard.py); its checkpoints stay
+        print(f"ganrun: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_NONFINITE)
     except ConfigError as error:
         _discard_if_empty(run_dir)
         print(f"ganrun: error: {error}", file=sys.stderr)

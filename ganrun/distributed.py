@@ -72,6 +72,12 @@ def broadcast_state(module: nn.Module) -> None:
             dist.broadcast(tensor.data, src=0)
 
 
+def seed_per_rank(seed: int, step: int) -> None:
+    """Give every rank its own latent noise from `step` on (a resumed run restored rank 0's RNG on all)."""
+    if active():
+        torch.manual_seed((seed * 1_000_003 + step) * 1_000_003 + rank())
+
+
 def average_gradients(module: nn.Module) -> None:
     """Replace each gradient by its mean over the ranks: one all-reduce of all of them, flattened."""
     if not active():

@@ -74,6 +74,9 @@ class RunWriter:
     def text(self, tag: str, text: str) -> None:
         self.tensorboard.add_text(tag, text, 0)
 
+    def flush(self) -> None:
+        self.tensorboard.flush()
+
     def close(self) -> None:
         if self.hparams is not None:
             # No experiment summary: TensorBoard then builds the table from every run's session and
