@@ -399,8 +399,10 @@ def test_the_batch_stream_continues_from_its_position(in_memory, workers):
         return infinite_batches(data, 4, seed=5, device="cpu", num_workers=workers)
 
     first = stream()
+    global_rng = torch.get_rng_state()
     for _ in range(13):  # 5 batches an epoch: into the third
         next(first)
+    assert torch.equal(torch.get_rng_state(), global_rng)  # the latents' and dropout's RNG is not drawn from
     position = first.state_dict()
     expected = [next(first)[1] for _ in range(9)]
     resumed = stream()
