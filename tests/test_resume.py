@@ -214,3 +214,9 @@ def test_submitits_preemption_handler_runs_after_the_checkpoint(tmp_path, monkey
         signal.signal(signal.SIGUSR2, previous)
     assert exit_.value.code == -1
     assert calls == [(signal.SIGUSR2, ["step_00000002.pt"])]
+
+
+def test_a_signal_during_the_last_step_ends_the_run_as_finished(tmp_path, monkeypatch):
+    signal_at_step(monkeypatch, signal.SIGTERM, at=3)
+    train.run(config(*RUN, "trainer.steps=3"), tmp_path)  # returns: no SystemExit
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000003.pt"]
