@@ -211,6 +211,6 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     writer.close()
     stop.restore()
     guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
-    stop.finish(step, last_saved)  # after SIGTERM/SIGINT: exit 143/130 (preemption.py)
+    stop.finish(step, last_saved, finished=step == trainer.steps)  # SIGTERM/SIGINT: exit 143/130 (preemption.py)
     print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")
