@@ -10,9 +10,9 @@ import torch
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
+from torchvision.utils import make_grid
 
 from ganrun.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
-from torchvision.utils import make_grid
 
 SCATTER_PIXELS = 256
 REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
