@@ -87,6 +87,7 @@ class ArchitectureConfig:
     resolutions: Optional[List[int]] = None
     points: bool = False
     spectral_norm: bool = False  # spectral normalization on every layer of D
+    energy: bool = False  # D outputs reconstruction energies (autoencoder), not logits
     generator: Any = None
     discriminator: Any = None
 
@@ -99,6 +100,13 @@ class ObjectiveConfig:
     g_loss: Any = None
     penalty: Any = None
     clip_weights: Optional[float] = None  # WGAN: clamp D's weights to [-c, c] after each D step
+    sigmoid_cross_entropy: bool = False  # D's loss is the sigmoid cross-entropy: label smoothing applies
+    energy: bool = False  # the losses take energies (EBGAN, BEGAN): D must be architecture=autoencoder
+    auxiliary_classifier: bool = False  # AC-GAN: D gets a class head (needs conditional=true)
+    g_penalty: Any = None  # a term added to G's loss from D and the fakes (EBGAN's pull-away term)
+    equilibrium: Any = None  # BEGAN: {gamma, lambda_k} of the k_t control
+    unroll_steps: int = 0  # Unrolled GAN's K: G is judged by D after K differentiable D updates
+    divergence: Optional[str] = None  # f-GAN: one of FGAN_DIVERGENCES
 
 
 @dataclass
@@ -112,8 +120,49 @@ class OptimizerConfig:
     discriminator: Any = None
 
 
+@dataclass
+class LabelSmoothingConfig:
+    real: float = 1.0  # 0.9: one-sided label smoothing (Salimans et al. 2016)
+    fake: float = 0.0  # 0.1 with real 0.9: two-sided (ganhacks)
+
+
+@dataclass
+class InstanceNoiseConfig:
+    std: float = 0.0  # std of the Gaussian noise on D's inputs at the first step; 0 = off
+    anneal_steps: int = 0  # linearly down to 0 over this many steps; 0 = constant
+
+
+@dataclass
+class HistoryConfig:
+    size: int = 0  # past generated samples kept (Shrivastava et al. 2017); 0 = off
+    fraction: float = 0.5  # share of D's fake batch drawn from the buffer (the paper: half)
+
+
+@dataclass
+class AdaptiveConfig:
+    t_d: Optional[float] = None  # while loss_D > t_d: train D (seed 001); null = objective.d_steps updates
+    t_g: Optional[float] = None  # while loss_G > t_g: train G; null = one update
+    max_updates: int = 10  # cap on each while loop
+
+
+@dataclass
+class TricksConfig:
+    label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
+    instance_noise: InstanceNoiseConfig = field(default_factory=InstanceNoiseConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    ema_decay: Optional[float] = None  # EMA of G's weights for grids and metrics, e.g. 0.999
+    minibatch_std: bool = False  # Karras et al. 2018's minibatch stddev feature in D
+    mixed_bn_batches: bool = False  # one real+fake batch through D instead of real-only / fake-only
+    latent: str = "gaussian"  # gaussian | uniform | spherical
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
+    grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
+    pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
+
+
 SCHEMAS = {
     "trainer": {"default": TrainerConfig},
+    "tricks": {"default": TricksConfig},
     "dataset": {
         "image": ImageDatasetConfig,
         "digits": DigitsDatasetConfig,
@@ -137,6 +186,8 @@ def register_schemas() -> None:
 # ---------------------------------------------------------------- checks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+LATENT_PRIORS = ("gaussian", "uniform", "spherical")
+FGAN_DIVERGENCES = ("kl", "reverse_kl", "js", "pearson", "squared_hellinger")  # = objectives_f.DIVERGENCES
 
 
 def _positive(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
@@ -184,3 +235,72 @@ def validate(cfg: DictConfig) -> None:
     if root is not None and not OmegaConf.select(data, "download", default=False) and not Path(root).exists():
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
                           "(or set dataset.download=true where torchvision can download them)")
+
+    _check_family(cfg)
+    _check_tricks(cfg)
+
+
+def dataset_classes(data: DictConfig) -> int | None:
+    """How many labels a dataset's items carry: its classes, or for the 2-D mixtures their modes."""
+    if OmegaConf.select(data, "num_classes") is not None:
+        return data.num_classes
+    if OmegaConf.select(data, "num_modes") is not None:
+        return data.num_modes
+    side = OmegaConf.select(data, "side")
+    return side * side if side is not None else None
+
+
+def _check_family(cfg: DictConfig) -> None:
+    """Objective x architecture x conditioning: the pairs that cannot work."""
+    arch, objective = cfg.architecture, cfg.objective
+    if objective.energy and not arch.energy:
+        raise ConfigError(f"objective={objective.name} scores reconstruction energies: use architecture=autoencoder")
+    if arch.energy and not objective.energy:
+        raise ConfigError(f"architecture={arch.name} outputs energies, not logits: use objective=ebgan or began")
+    conditional = OmegaConf.select(cfg, "conditional", default=False)
+    if not isinstance(conditional, bool):
+        raise ConfigError(f"conditional={conditional} must be true or false")
+    if conditional and dataset_classes(cfg.dataset) is None:
+        raise ConfigError(f"conditional=true needs labels, and dataset={cfg.dataset.name} has none: "
+                          "use a labelled dataset (digits, mnist, fashion_mnist, cifar10, ring, grid)")
+    if conditional and arch.energy:
+        raise ConfigError(f"architecture={arch.name} has no conditional form: set conditional=false")
+    if objective.auxiliary_classifier and not conditional:
+        raise ConfigError(f"objective={objective.name} generates from labels: set conditional=true")
+    if objective.unroll_steps < 0:
+        raise ConfigError(f"objective.unroll_steps={objective.unroll_steps} must be >= 0")
+    if objective.divergence is not None and objective.divergence not in FGAN_DIVERGENCES:
+        raise ConfigError(f"objective.divergence={objective.divergence}: use one of {', '.join(FGAN_DIVERGENCES)}")
+    if objective.equilibrium is not None:
+        gamma, lambda_k = objective.equilibrium.gamma, objective.equilibrium.lambda_k
+        if not 0 < gamma <= 1 or lambda_k < 0:
+            raise ConfigError(f"objective.equilibrium gamma={gamma}, lambda_k={lambda_k}: BEGAN needs "
+                              "0 < gamma <= 1 and lambda_k >= 0 (the paper: 0.5 and 0.001)")
+
+
+def _check_tricks(cfg: DictConfig) -> None:
+    tricks = cfg.tricks
+    smoothing = tricks.label_smoothing
+    for key in ("real", "fake"):
+        if not 0 <= smoothing[key] <= 1:
+            raise ConfigError(f"tricks.label_smoothing.{key}={smoothing[key]} is a target probability: 0 to 1")
+    if (smoothing.real, smoothing.fake) != (1.0, 0.0) and not cfg.objective.sigmoid_cross_entropy:
+        raise ConfigError(f"label smoothing changes the targets of the sigmoid cross-entropy and "
+                          f"objective={cfg.objective.name} has none: use ns, minimax, dragan, unrolled or acgan")
+    for key in ("instance_noise.std", "instance_noise.anneal_steps", "history.size"):
+        _positive(tricks, key, allow_zero=True)
+    for key in ("adaptive.max_updates", "grad_clip", "pack"):
+        _positive(tricks, key)
+    if not 0 < tricks.history.fraction <= 1:
+        raise ConfigError(f"tricks.history.fraction={tricks.history.fraction} must be in (0, 1] (the paper: 0.5)")
+    if tricks.ema_decay is not None and not 0 <= tricks.ema_decay < 1:
+        raise ConfigError(f"tricks.ema_decay={tricks.ema_decay} must be in [0, 1), e.g. 0.999")
+    if tricks.latent not in LATENT_PRIORS:
+        raise ConfigError(f"tricks.latent={tricks.latent}: use one of {', '.join(LATENT_PRIORS)}")
+    if cfg.trainer.batch_size % tricks.pack:
+        raise ConfigError(f"tricks.pack={tricks.pack} must divide trainer.batch_size={cfg.trainer.batch_size}: "
+                          "D judges the batch in packs of that many samples")
+    if tricks.pack > 1 and OmegaConf.select(cfg, "conditional", default=False):
+        raise ConfigError("tricks.pack > 1 packs samples of different classes: set conditional=false")
+    if tricks.minibatch_std and cfg.architecture.energy:
+        raise ConfigError(f"tricks.minibatch_std adds a feature to a classifier D, not to architecture={cfg.architecture.name}")
