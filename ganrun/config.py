@@ -288,9 +288,9 @@ def _check_tricks(cfg: DictConfig) -> None:
         raise ConfigError(f"label smoothing changes the targets of the sigmoid cross-entropy and "
                           f"objective={cfg.objective.name} has none: use ns, minimax, dragan, unrolled or acgan")
     for key in ("instance_noise.std", "instance_noise.anneal_steps", "history.size"):
-        _positive(tricks, key, allow_zero=True)
+        _positive(cfg, f"tricks.{key}", allow_zero=True)
     for key in ("adaptive.max_updates", "grad_clip", "pack"):
-        _positive(tricks, key)
+        _positive(cfg, f"tricks.{key}")
     if not 0 < tricks.history.fraction <= 1:
         raise ConfigError(f"tricks.history.fraction={tricks.history.fraction} must be in (0, 1] (the paper: 0.5)")
     if tricks.ema_decay is not None and not 0 <= tricks.ema_decay < 1:

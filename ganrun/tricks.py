@@ -166,7 +166,7 @@ def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
 def keep_training(loss: Tensor, threshold: float | None) -> bool:
     """Seed 001's adaptive schedule: go on while the loss is above its threshold. Reading the loss is
     a host sync (the loop waits for the device), which is why the schedule is off by default."""
-    return threshold is None or float(loss) > threshold
+    return threshold is None or float(loss.detach()) > threshold
 
 
 def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None, d_updates: int,
