@@ -250,6 +250,11 @@ def dataset_classes(data: DictConfig) -> int | None:
     return side * side if side is not None else None
 
 
+def is_conditional(cfg: DictConfig) -> bool:
+    """Labels go into G and D: conditional=true, or AC-GAN, which is conditional by construction."""
+    return bool(OmegaConf.select(cfg, "conditional", default=False) or cfg.objective.auxiliary_classifier)
+
+
 def _check_family(cfg: DictConfig) -> None:
     """Objective x architecture x conditioning: the pairs that cannot work."""
     arch, objective = cfg.architecture, cfg.objective
@@ -257,16 +262,14 @@ def _check_family(cfg: DictConfig) -> None:
         raise ConfigError(f"objective={objective.name} scores reconstruction energies: use architecture=autoencoder")
     if arch.energy and not objective.energy:
         raise ConfigError(f"architecture={arch.name} outputs energies, not logits: use objective=ebgan or began")
-    conditional = OmegaConf.select(cfg, "conditional", default=False)
-    if not isinstance(conditional, bool):
-        raise ConfigError(f"conditional={conditional} must be true or false")
-    if conditional and dataset_classes(cfg.dataset) is None:
-        raise ConfigError(f"conditional=true needs labels, and dataset={cfg.dataset.name} has none: "
+    if not isinstance(OmegaConf.select(cfg, "conditional", default=False), bool):
+        raise ConfigError(f"conditional={cfg.conditional} must be true or false")
+    what = f"objective={objective.name}" if objective.auxiliary_classifier else "conditional=true"
+    if is_conditional(cfg) and dataset_classes(cfg.dataset) is None:
+        raise ConfigError(f"{what} needs labels, and dataset={cfg.dataset.name} has none: "
                           "use a labelled dataset (digits, mnist, fashion_mnist, cifar10, ring, grid)")
-    if conditional and arch.energy:
+    if is_conditional(cfg) and arch.energy:
         raise ConfigError(f"architecture={arch.name} has no conditional form: set conditional=false")
-    if objective.auxiliary_classifier and not conditional:
-        raise ConfigError(f"objective={objective.name} generates from labels: set conditional=true")
     if objective.unroll_steps < 0:
         raise ConfigError(f"objective.unroll_steps={objective.unroll_steps} must be >= 0")
     if objective.divergence is not None and objective.divergence not in FGAN_DIVERGENCES:
@@ -300,7 +303,7 @@ def _check_tricks(cfg: DictConfig) -> None:
     if cfg.trainer.batch_size % tricks.pack:
         raise ConfigError(f"tricks.pack={tricks.pack} must divide trainer.batch_size={cfg.trainer.batch_size}: "
                           "D judges the batch in packs of that many samples")
-    if tricks.pack > 1 and OmegaConf.select(cfg, "conditional", default=False):
+    if tricks.pack > 1 and is_conditional(cfg):
         raise ConfigError("tricks.pack > 1 packs samples of different classes: set conditional=false")
     if tricks.minibatch_std and cfg.architecture.energy:
         raise ConfigError(f"tricks.minibatch_std adds a feature to a classifier D, not to architecture={cfg.architecture.name}")

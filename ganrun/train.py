@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
 
 from ganrun import checkpoint
-from ganrun.config import ConfigError
+from ganrun.config import ConfigError, is_conditional
 from ganrun.data import infinite_batches
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import source_scores
@@ -75,7 +75,7 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     dataset = make(cfg.dataset)
     tricks, objective = cfg.tricks, cfg.objective
     # Keyword arguments only where a switch is on, so every family's defaults stay its paper's.
-    labels = {"num_classes": dataset.num_classes} if cfg.conditional else {}
+    labels = {"num_classes": dataset.num_classes} if is_conditional(cfg) else {}
     d_options = {**labels, **({"auxiliary_classifier": True} if objective.auxiliary_classifier else {}),
                  **({"minibatch_std": True} if tricks.minibatch_std else {})}
     smoothing = tricks.label_smoothing
@@ -99,7 +99,7 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         penalty=make(objective.penalty) if objective.penalty is not None else None,
         latent_dim=cfg.architecture.latent_dim,
         g_penalty=make(objective.g_penalty) if objective.g_penalty is not None else None,
-        num_classes=dataset.num_classes if cfg.conditional else None,
+        num_classes=dataset.num_classes if is_conditional(cfg) else None,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ganrun.config import FGAN_DIVERGENCES, LATENT_PRIORS, ConfigError
+from ganrun.config import FGAN_DIVERGENCES, LATENT_PRIORS, ConfigError, is_conditional
 from tests.conftest import compose_config
 
 
@@ -15,7 +15,7 @@ from tests.conftest import compose_config
     (["architecture=autoencoder"], "use objective=ebgan or began"),
     (["conditional=true", "dataset=image_folder", "dataset.root=/tmp"], "needs labels"),
     (["conditional=true", "objective=began"], "no conditional form"),
-    (["objective=acgan", "conditional=false"], "set conditional=true"),
+    (["objective=acgan", "dataset=image_folder", "dataset.root=/tmp"], "objective=acgan needs labels"),
     (["objective=fgan", "objective.divergence=tv"], "objective.divergence=tv"),
     (["objective=began", "objective.equilibrium.gamma=0"], "0 < gamma <= 1"),
     (["tricks.pack=3"], "must divide trainer.batch_size"),
@@ -40,7 +40,8 @@ def test_papers_defaults():
     assert (ebgan.architecture.discriminator.exponent, ebgan.architecture.discriminator.batch_norm,
             ebgan.objective.g_penalty.weight) == (2, True, 0.1)
     assert compose_config(["objective=unrolled"]).objective.unroll_steps == 5
-    assert compose_config(["objective=acgan"]).conditional is True
+    acgan = compose_config(["objective=acgan"])
+    assert acgan.objective.auxiliary_classifier and is_conditional(acgan) and not acgan.conditional
     fgan = compose_config(["objective=fgan", "objective.divergence=kl"])
     assert fgan.objective.d_loss.divergence == fgan.objective.g_loss.divergence == "kl"
     tricks = compose_config([]).tricks  # every trick off by default
