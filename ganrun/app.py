@@ -17,12 +17,11 @@ from ganrun.config import ConfigError, register_schemas, validate
 register_schemas()
 
 
-def _discard_if_empty(run_dir: Path, job_name: str) -> None:
+def _discard_if_empty(run_dir: Path) -> None:
     """Remove a run folder that holds nothing but Hydra's own files, so no half-run looks like a result."""
     if not run_dir.exists():
         return
-    # Hydra names the log after the job, which it detects from how ganrun was started ("train" or "app").
-    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", f"{job_name}.log", "config.yaml"}
+    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml"}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -37,7 +36,7 @@ def train_app(cfg: DictConfig) -> float | None:
 
         return run(cfg, run_dir)
     except ConfigError as error:
-        _discard_if_empty(run_dir, hydra_cfg.job.name)
+        _discard_if_empty(run_dir)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise  # the sweep marks this job failed and goes on
         print(f"ganrun: error: {error}", file=sys.stderr)

@@ -34,6 +34,8 @@ from ganrun.tricks import (LATENT_PRIORS, ReplayBuffer, discriminator_input, ins
 from ganrun.unrolled import unrolled_discriminator
 from ganrun.writer import RunWriter
 
+SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
+
 
 @dataclass
 class Experiment:
@@ -164,10 +166,12 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     sample_latents = partial(prior, trainer.batch_size, exp.latent_dim, device=device)
     sample_labels = (partial(torch.randint, exp.num_classes, (trainer.batch_size,), device=device)
                      if conditional else lambda: None)
-    fixed_labels = grid_labels(exp.num_classes, trainer.num_grid_samples, device) if conditional else None
-    fixed_latents = prior(trainer.num_grid_samples if fixed_labels is None else len(fixed_labels), exp.latent_dim,
+    points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
+    num_fixed = SCATTER_SAMPLES if points else trainer.num_grid_samples
+    fixed_labels = grid_labels(exp.num_classes, num_fixed, device) if conditional else None
+    fixed_latents = prior(num_fixed if fixed_labels is None else len(fixed_labels), exp.latent_dim,
                           generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
-    real_points = exp.dataset.tensors[0][:2500] if len(exp.dataset.data_shape) == 1 else None
+    real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
 
     # State of the tricks and objectives that have any (see training_state)
     history = ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None

@@ -48,7 +48,8 @@ def test_help_lists_every_group_and_option(tmp_path):
     assert result.returncode == 0
     for group in sorted(p.name for p in (REPO / "conf").iterdir() if p.is_dir()):
         options = sorted(p.stem for p in (REPO / "conf" / group).glob("*.yaml"))
-        assert f"{group}: {', '.join(options)}" in result.stdout
+        if options:  # an empty group (no presets yet) is not listed
+            assert f"{group}: {', '.join(options)}" in result.stdout
 
 
 BAD_OVERRIDES = [

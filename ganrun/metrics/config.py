@@ -40,9 +40,8 @@ def validate_metrics(cfg: DictConfig) -> None:
         raise ConfigError(f"metrics.features={cfg.features}: use one of {', '.join(FEATURES)}")
     if cfg.split not in SPLITS:
         raise ConfigError(f"metrics.split={cfg.split}: use train or test")
-    for key in ("every",):
-        if cfg[key] < 0:
-            raise ConfigError(f"metrics.{key}={cfg[key]} must be >= 0 (0 = only at the end)")
+    if cfg.every < 0:
+        raise ConfigError(f"metrics.every={cfg.every} must be >= 0 (0 = only at the end)")
     for key in ("num_samples", "batch_size", "kid_subsets", "kid_subset_size", "nearest_k", "num_points"):
         if cfg[key] < 1:
             raise ConfigError(f"metrics.{key}={cfg[key]} must be > 0")

@@ -38,8 +38,9 @@ class Reference:
         self.nearest_k = nearest_k
         self.real_radii = knn_radii(real, nearest_k)
 
-    def scores(self, fake: Tensor, logits: Tensor, suffix: str) -> dict[str, float]:
-        """FID, KID, IS, precision and recall of generated features and logits, named with `suffix`."""
+    def scores(self, fake: Tensor, logits: Tensor, suffix: str, device: torch.device) -> dict[str, float]:
+        """FID, KID, IS, precision and recall of generated features and logits, named with `suffix`.
+        FID's statistics stay on the CPU in float64; KID's kernels and the k-NN distances run on `device`."""
         self.fid.reset()
         self.kid.reset()
         for chunk in fake.split(CHUNK):
@@ -49,10 +50,13 @@ class Reference:
         if self.kid.subset_size < self.kid_subset_size:
             warnings.warn(f"KID subsets of {self.kid.subset_size} samples instead of "
                           f"metrics.kid_subset_size={self.kid_subset_size}: there are not more samples", stacklevel=2)
-        precision, recall = precision_recall(self.real, fake, self.nearest_k, self.real_radii)
+        kid = float(self.kid.to(device).compute()[0])
+        self.kid.to("cpu")
+        precision, recall = precision_recall(self.real.to(device), fake.to(device), self.nearest_k,
+                                             self.real_radii.to(device))
         return {
             f"FID{suffix}": float(self.fid.compute()),
-            f"KID{suffix}": float(self.kid.compute()[0]),
+            f"KID{suffix}": kid,
             f"IS{suffix}": inception_score(logits),
             f"precision{suffix}": precision,
             f"recall{suffix}": recall,
