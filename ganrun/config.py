@@ -207,7 +207,7 @@ def validate(cfg: DictConfig) -> None:
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
     for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers",
-                "objective.clip_weights", "dataset.std", "dataset.radius", "dataset.spacing"):
+                "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
     device = str(cfg.trainer.device)
@@ -242,12 +242,8 @@ def validate(cfg: DictConfig) -> None:
 
 def dataset_classes(data: DictConfig) -> int | None:
     """How many labels a dataset's items carry: its classes, or for the 2-D mixtures their modes."""
-    if OmegaConf.select(data, "num_classes") is not None:
-        return data.num_classes
-    if OmegaConf.select(data, "num_modes") is not None:
-        return data.num_modes
     side = OmegaConf.select(data, "side")
-    return side * side if side is not None else None
+    return OmegaConf.select(data, "num_classes") or OmegaConf.select(data, "num_modes") or (side and side * side)
 
 
 def is_conditional(cfg: DictConfig) -> bool:
@@ -270,8 +266,6 @@ def _check_family(cfg: DictConfig) -> None:
                           "use a labelled dataset (digits, mnist, fashion_mnist, cifar10, ring, grid)")
     if is_conditional(cfg) and arch.energy:
         raise ConfigError(f"architecture={arch.name} has no conditional form: set conditional=false")
-    if objective.unroll_steps < 0:
-        raise ConfigError(f"objective.unroll_steps={objective.unroll_steps} must be >= 0")
     if objective.divergence is not None and objective.divergence not in FGAN_DIVERGENCES:
         raise ConfigError(f"objective.divergence={objective.divergence}: use one of {', '.join(FGAN_DIVERGENCES)}")
     if objective.equilibrium is not None:
