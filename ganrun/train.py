@@ -78,11 +78,14 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     tricks, objective = cfg.tricks, cfg.objective
     # Keyword arguments only where a switch is on, so every family's defaults stay its paper's.
     labels = {"num_classes": dataset.num_classes} if is_conditional(cfg) else {}
-    d_options = {**labels, **({"auxiliary_classifier": True} if objective.auxiliary_classifier else {}),
-                 **({"minibatch_std": True} if tricks.minibatch_std else {})}
-    smoothing = tricks.label_smoothing
-    targets = {"real_target": smoothing.real, "fake_target": smoothing.fake} if (
-        smoothing.real, smoothing.fake) != (1.0, 0.0) else {}
+    d_options = dict(labels)
+    if objective.auxiliary_classifier:  # AC-GAN: a class head on D instead of the projection
+        d_options["auxiliary_classifier"] = True
+    if tricks.minibatch_std:
+        d_options["minibatch_std"] = True
+    smoothing = tricks.label_smoothing  # soft targets of the sigmoid cross-entropy, when set
+    targets = ({} if (smoothing.real, smoothing.fake) == (1.0, 0.0)
+               else {"real_target": smoothing.real, "fake_target": smoothing.fake})
     generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **labels).to(device)
     # PacGAN: D judges `pack` samples at once, so its input has pack times the channels.
     discriminator = make(cfg.architecture.discriminator,
