@@ -8,6 +8,7 @@ all of it before the (slow) import, so a bad override answers in about a second.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
@@ -18,6 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 
 class ConfigError(ValueError):
     """A mistake in the user's config: printed as one line, exit code 2."""
+
+
+CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (checkpoint.py)
+CHECKPOINT_PATTERN = "step_*.pt"  # their names; a temporary file (".step_*.pt.tmp") never matches
 
 
 # ---------------------------------------------------------------- schemas
@@ -34,6 +39,12 @@ class TrainerConfig:
     num_grid_samples: int = 64
     num_workers: int = 0  # DataLoader workers for datasets read from disk
     progress: str = "auto"  # auto | bar | lines | off
+    keep_checkpoints: int = 3  # the newest K checkpoint files are kept; 0 = every one
+    # null: continue from this run folder's newest good checkpoint when it has one (re-run the same command);
+    # PATH: start from that checkpoint file (or the newest in that run folder) when this folder has none yet.
+    resume: Optional[str] = None
+    resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
+    on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
 
 
 @dataclass
@@ -102,11 +113,11 @@ class ObjectiveConfig:
     clip_weights: Optional[float] = None  # WGAN: clamp D's weights to [-c, c] after each D step
     sigmoid_cross_entropy: bool = False  # D's loss is the sigmoid cross-entropy: label smoothing applies
     energy: bool = False  # the losses take energies (EBGAN, BEGAN): D must be architecture=autoencoder
-    auxiliary_classifier: bool = False  # AC-GAN: D gets a class head (needs conditional=true)
+    auxiliary_classifier: bool = False  # AC-GAN: G gets labels, D a class head (conditional by construction)
     g_penalty: Any = None  # a term added to G's loss from D and the fakes (EBGAN's pull-away term)
     equilibrium: Any = None  # BEGAN: {gamma, lambda_k} of the k_t control
     unroll_steps: int = 0  # Unrolled GAN's K: G is judged by D after K differentiable D updates
-    divergence: Optional[str] = None  # f-GAN: one of FGAN_DIVERGENCES
+    divergence: Optional[str] = None  # f-GAN: one of config_family.FGAN_DIVERGENCES
 
 
 @dataclass
@@ -120,49 +131,29 @@ class OptimizerConfig:
     discriminator: Any = None
 
 
-@dataclass
-class LabelSmoothingConfig:
-    real: float = 1.0  # 0.9: one-sided label smoothing (Salimans et al. 2016)
-    fake: float = 0.0  # 0.1 with real 0.9: two-sided (ganhacks)
+FEATURES = ("auto", "inception", "classifier")
+SPLITS = ("train", "test")
 
 
 @dataclass
-class InstanceNoiseConfig:
-    std: float = 0.0  # std of the Gaussian noise on D's inputs at the first step; 0 = off
-    anneal_steps: int = 0  # linearly down to 0 over this many steps; 0 = constant
-
-
-@dataclass
-class HistoryConfig:
-    size: int = 0  # past generated samples kept (Shrivastava et al. 2017); 0 = off
-    fraction: float = 0.5  # share of D's fake batch drawn from the buffer (the paper: half)
-
-
-@dataclass
-class AdaptiveConfig:
-    t_d: Optional[float] = None  # while loss_D > t_d: train D (seed 001); null = objective.d_steps updates
-    t_g: Optional[float] = None  # while loss_G > t_g: train G; null = one update
-    max_updates: int = 10  # cap on each while loop
-
-
-@dataclass
-class TricksConfig:
-    label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
-    instance_noise: InstanceNoiseConfig = field(default_factory=InstanceNoiseConfig)
-    history: HistoryConfig = field(default_factory=HistoryConfig)
-    ema_decay: Optional[float] = None  # EMA of G's weights for grids and metrics, e.g. 0.999
-    minibatch_std: bool = False  # Karras et al. 2018's minibatch stddev feature in D
-    mixed_bn_batches: bool = False  # one real+fake batch through D instead of real-only / fake-only
-    latent: str = "gaussian"  # gaussian | uniform | spherical
-    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
-    linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
-    grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
-    pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
+class MetricsConfig:
+    enabled: bool = True  # false: no metrics during training (conf/metrics/none.yaml)
+    every: int = 5000  # generator steps between evaluations; 0 = only at the end
+    num_samples: int = 10_000  # generated images, and real images (at most the split's size)
+    features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
+    inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
+    split: str = "train"  # real images from the train or the test split
+    batch_size: int = 100  # images per feature-network batch
+    cache_dir: str = "outputs/.cache"  # real features and trained classifiers
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000  # lowered (with a warning) to the number of samples when larger
+    nearest_k: int = 3  # precision / recall neighbourhood (Kynkaanniemi et al. 2019)
+    num_points: int = 2500  # samples for the 2-D mode metrics
+    seed: int = 0  # evaluation noise and real subset: every evaluation sees the same draws
 
 
 SCHEMAS = {
     "trainer": {"default": TrainerConfig},
-    "tricks": {"default": TricksConfig},
     "dataset": {
         "image": ImageDatasetConfig,
         "digits": DigitsDatasetConfig,
@@ -172,12 +163,16 @@ SCHEMAS = {
     "architecture": {"default": ArchitectureConfig},
     "objective": {"default": ObjectiveConfig},
     "optimizer": {"default": OptimizerConfig},
+    "metrics": {"default": MetricsConfig},
 }
 
 
 def register_schemas() -> None:
+    # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
+    from ganrun.config_family import TricksConfig
+
     store = ConfigStore.instance()
-    for group, families in SCHEMAS.items():
+    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
         for family, node in families.items():
             # Stored outside any config group so they stay out of `--help`'s list of groups.
             store.store(name=f"{group}_{family}_schema", node=node)
@@ -186,8 +181,6 @@ def register_schemas() -> None:
 # ---------------------------------------------------------------- checks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-LATENT_PRIORS = ("gaussian", "uniform", "spherical")
-FGAN_DIVERGENCES = ("kl", "reverse_kl", "js", "pearson", "squared_hellinger")  # = objectives_f.DIVERGENCES
 
 
 def _positive(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
@@ -206,7 +199,7 @@ def validate(cfg: DictConfig) -> None:
                 "optimizer.generator.lr", "optimizer.discriminator.lr",
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
-    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers",
+    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
                 "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
@@ -215,6 +208,10 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.device={device} is unknown: use one of {', '.join(DEVICES)} (or cuda:N)")
     if cfg.trainer.progress not in ("auto", "bar", "lines", "off"):
         raise ConfigError(f"trainer.progress={cfg.trainer.progress}: use auto, bar, lines or off")
+    if cfg.trainer.on_nan not in ("stop", "skip"):
+        raise ConfigError(f"trainer.on_nan={cfg.trainer.on_nan}: use stop (end the run) or skip (drop the update)")
+    if cfg.trainer.resume is not None:
+        check_checkpoint_file(Path(cfg.trainer.resume), f"trainer.resume={cfg.trainer.resume}", folder_allowed=True)
 
     arch, data = cfg.architecture, cfg.dataset
     resolution = OmegaConf.select(data, "resolution")
@@ -236,68 +233,51 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
                           "(or set dataset.download=true where torchvision can download them)")
 
-    _check_family(cfg)
-    _check_tricks(cfg)
+    validate_metrics(cfg.metrics)
+    from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
+
+    validate_family(cfg)
+    validate_tricks(cfg)
 
 
-def dataset_classes(data: DictConfig) -> int | None:
-    """How many labels a dataset's items carry: its classes, or for the 2-D mixtures their modes."""
-    side = OmegaConf.select(data, "side")
-    return OmegaConf.select(data, "num_classes") or OmegaConf.select(data, "num_modes") or (side and side * side)
+def validate_metrics(cfg: DictConfig) -> None:
+    """Raise ConfigError naming the first `metrics.*` value that cannot work, and the fix."""
+    if cfg.features not in FEATURES:
+        raise ConfigError(f"metrics.features={cfg.features}: use one of {', '.join(FEATURES)}")
+    if cfg.split not in SPLITS:
+        raise ConfigError(f"metrics.split={cfg.split}: use train or test")
+    if cfg.every < 0:
+        raise ConfigError(f"metrics.every={cfg.every} must be >= 0 (0 = only at the end)")
+    for key in ("num_samples", "batch_size", "kid_subsets", "kid_subset_size", "nearest_k", "num_points"):
+        if cfg[key] < 1:
+            raise ConfigError(f"metrics.{key}={cfg[key]} must be > 0")
+    if cfg.num_samples < 10:
+        raise ConfigError(f"metrics.num_samples={cfg.num_samples} is too few: IS needs 10 splits, "
+                          "and FID is meaningless below a few thousand (use 10000)")
+    if cfg.inception_weights is not None and not Path(cfg.inception_weights).expanduser().is_file():
+        raise ConfigError(f"metrics.inception_weights={cfg.inception_weights} is not a file: point it at "
+                          "torch-fidelity's weights-inception-2015-12-05-6726825d.pth")
 
 
-def is_conditional(cfg: DictConfig) -> bool:
-    """Labels go into G and D: conditional=true, or AC-GAN, which is conditional by construction."""
-    return bool(OmegaConf.select(cfg, "conditional", default=False) or cfg.objective.auxiliary_classifier)
-
-
-def _check_family(cfg: DictConfig) -> None:
-    """Objective x architecture x conditioning: the pairs that cannot work."""
-    arch, objective = cfg.architecture, cfg.objective
-    if objective.energy and not arch.energy:
-        raise ConfigError(f"objective={objective.name} scores reconstruction energies: use architecture=autoencoder")
-    if arch.energy and not objective.energy:
-        raise ConfigError(f"architecture={arch.name} outputs energies, not logits: use objective=ebgan or began")
-    if not isinstance(OmegaConf.select(cfg, "conditional", default=False), bool):
-        raise ConfigError(f"conditional={cfg.conditional} must be true or false")
-    what = f"objective={objective.name}" if objective.auxiliary_classifier else "conditional=true"
-    if is_conditional(cfg) and dataset_classes(cfg.dataset) is None:
-        raise ConfigError(f"{what} needs labels, and dataset={cfg.dataset.name} has none: "
-                          "use a labelled dataset (digits, mnist, fashion_mnist, cifar10, ring, grid)")
-    if is_conditional(cfg) and arch.energy:
-        raise ConfigError(f"architecture={arch.name} has no conditional form: set conditional=false")
-    if objective.divergence is not None and objective.divergence not in FGAN_DIVERGENCES:
-        raise ConfigError(f"objective.divergence={objective.divergence}: use one of {', '.join(FGAN_DIVERGENCES)}")
-    if objective.equilibrium is not None:
-        gamma, lambda_k = objective.equilibrium.gamma, objective.equilibrium.lambda_k
-        if not 0 < gamma <= 1 or lambda_k < 0:
-            raise ConfigError(f"objective.equilibrium gamma={gamma}, lambda_k={lambda_k}: BEGAN needs "
-                              "0 < gamma <= 1 and lambda_k >= 0 (the paper: 0.5 and 0.001)")
-
-
-def _check_tricks(cfg: DictConfig) -> None:
-    tricks = cfg.tricks
-    smoothing = tricks.label_smoothing
-    for key in ("real", "fake"):
-        if not 0 <= smoothing[key] <= 1:
-            raise ConfigError(f"tricks.label_smoothing.{key}={smoothing[key]} is a target probability: 0 to 1")
-    if (smoothing.real, smoothing.fake) != (1.0, 0.0) and not cfg.objective.sigmoid_cross_entropy:
-        raise ConfigError(f"label smoothing changes the targets of the sigmoid cross-entropy and "
-                          f"objective={cfg.objective.name} has none: use ns, minimax, dragan, unrolled or acgan")
-    for key in ("instance_noise.std", "instance_noise.anneal_steps", "history.size"):
-        _positive(cfg, f"tricks.{key}", allow_zero=True)
-    for key in ("adaptive.max_updates", "grad_clip", "pack"):
-        _positive(cfg, f"tricks.{key}")
-    if not 0 < tricks.history.fraction <= 1:
-        raise ConfigError(f"tricks.history.fraction={tricks.history.fraction} must be in (0, 1] (the paper: 0.5)")
-    if tricks.ema_decay is not None and not 0 <= tricks.ema_decay < 1:
-        raise ConfigError(f"tricks.ema_decay={tricks.ema_decay} must be in [0, 1), e.g. 0.999")
-    if tricks.latent not in LATENT_PRIORS:
-        raise ConfigError(f"tricks.latent={tricks.latent}: use one of {', '.join(LATENT_PRIORS)}")
-    if cfg.trainer.batch_size % tricks.pack:
-        raise ConfigError(f"tricks.pack={tricks.pack} must divide trainer.batch_size={cfg.trainer.batch_size}: "
-                          "D judges the batch in packs of that many samples")
-    if tricks.pack > 1 and is_conditional(cfg):
-        raise ConfigError("tricks.pack > 1 packs samples of different classes: set conditional=false")
-    if tricks.minibatch_std and cfg.architecture.energy:
-        raise ConfigError(f"tricks.minibatch_std adds a feature to a classifier D, not to architecture={cfg.architecture.name}")
+def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -> None:
+    """What can be told about a checkpoint without torch: it exists, is not empty, is a zip archive
+    (torch.save's format, whose directory sits at the end: a truncated file has none)."""
+    if not path.exists():
+        raise ConfigError(f"{name} does not exist: give a checkpoint file (checkpoints/step_*.pt) or a run folder")
+    if path.is_dir() and folder_allowed:
+        if not any(path.glob(f"checkpoints/{CHECKPOINT_PATTERN}")) and not any(path.glob(CHECKPOINT_PATTERN)):
+            raise ConfigError(f"{name} is a folder without checkpoints (checkpoints/step_*.pt): "
+                              "give a run folder or a checkpoint file")
+        return  # a run folder: its newest checkpoint is read once torch is loaded
+    if not path.is_file():
+        raise ConfigError(f"{name} is not a file: give a checkpoint file (checkpoints/step_*.pt)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{name} is an empty file (0 bytes), not a checkpoint: give a step_*.pt file ganrun wrote")
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"{name} is not a ganrun checkpoint (not a torch archive: truncated, or another kind "
+                          "of file): give a step_*.pt file ganrun wrote")
+    with zipfile.ZipFile(path) as archive:  # the pickle of the dict's structure; the tensors are beside it
+        pickles = [member for member in archive.namelist() if member.endswith("/data.pkl")]
+        if not pickles or CHECKPOINT_FORMAT.encode() not in archive.read(pickles[0]):
+            raise ConfigError(f"{name} has no '{CHECKPOINT_FORMAT}' marker, so ganrun did not write it: "
+                              "give a step_*.pt file ganrun wrote")

@@ -85,6 +85,18 @@ def began_equilibrium(k: Tensor, real: Tensor, fake: Tensor, gamma: float,
     return k_next, {"k_t": k_next, "M_global": began_convergence(real_energy, fake_energy, gamma)}
 
 
-def initial_began_state(device: torch.device | str = "cpu") -> dict[str, Tensor]:
+class ObjectiveState(dict):
+    """Named tensors an objective carries from step to step (BEGAN's k_t), passed to its D loss as
+    keyword arguments; `state_dict` / `load_state_dict` make it a part of every checkpoint."""
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return dict(self)
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        for name, value in state.items():
+            self[name] = value.to(self[name].device)
+
+
+def initial_began_state(device: torch.device | str = "cpu") -> ObjectiveState:
     """k_0 = 0, as the paper starts."""
-    return {"k": torch.zeros((), device=device)}
+    return ObjectiveState(k=torch.zeros((), device=device))

@@ -9,6 +9,7 @@ The tricks (ganrun/tricks.py) act at marked points: what D sees, G's EMA, the le
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -21,16 +22,23 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel
 
-from ganrun import checkpoint
-from ganrun.config import ConfigError, is_conditional
+from ganrun import checkpoint, state
+from ganrun.config import ConfigError
+from ganrun.config_family import is_conditional, model_options, smoothing_targets
 from ganrun.data import infinite_batches
+from ganrun.guard import NonFiniteGuard
+from ganrun.metrics import build_evaluator
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import source_scores
-from ganrun.objectives_energy import began_equilibrium, initial_began_state
+from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_began_state
+from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
-from ganrun.tricks import (LATENT_PRIORS, ReplayBuffer, discriminator_input, instance_noise_std, judge,
-                           keep_training, linear_decay, make_ema, packed_shape, trick_scalars)
+from ganrun.sampling import GeneratorInputs, real_batch
+from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
+                           stateful_tricks, trick_scalars)
 from ganrun.unrolled import unrolled_discriminator
 from ganrun.writer import RunWriter
 
@@ -39,7 +47,11 @@ SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
 
 @dataclass
 class Experiment:
-    """Everything a run trains and evaluates; plain objects, built from the config by `build`."""
+    """Everything a run trains and evaluates; plain objects, built from the config by `build`.
+
+    Every field with `state_dict()` and `load_state_dict()` goes into checkpoints under its field name
+    and is restored on resume (state.py): a stateful component added here is carried automatically.
+    """
 
     dataset: Any
     generator: nn.Module
@@ -52,6 +64,12 @@ class Experiment:
     latent_dim: int
     g_penalty: Callable[..., tuple[Tensor, dict[str, Tensor]]] | None = None  # EBGAN's pull-away term
     num_classes: int | None = None  # set when conditional: G and D take labels
+    # State of the tricks and objectives that have any (None when off): checkpoints carry them by name
+    generator_ema: AveragedModel | None = None
+    history: ReplayBuffer | None = None
+    objective_state: ObjectiveState | None = None  # BEGAN's k_t
+    scheduler_d: LambdaLR | None = None
+    scheduler_g: LambdaLR | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -76,35 +94,31 @@ def make(node: DictConfig, **kwargs: Any) -> Any:
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     dataset = make(cfg.dataset)
     tricks, objective = cfg.tricks, cfg.objective
-    # Keyword arguments only where a switch is on, so every family's defaults stay its paper's.
-    labels = {"num_classes": dataset.num_classes} if is_conditional(cfg) else {}
-    d_options = dict(labels)
-    if objective.auxiliary_classifier:  # AC-GAN: a class head on D instead of the projection
-        d_options["auxiliary_classifier"] = True
-    if tricks.minibatch_std:
-        d_options["minibatch_std"] = True
-    smoothing = tricks.label_smoothing  # soft targets of the sigmoid cross-entropy, when set
-    targets = ({} if (smoothing.real, smoothing.fake) == (1.0, 0.0)
-               else {"real_target": smoothing.real, "fake_target": smoothing.fake})
-    generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **labels).to(device)
+    num_classes = dataset.num_classes if is_conditional(cfg) else None
+    g_options, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev
+    generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options).to(device)
     # PacGAN: D judges `pack` samples at once, so its input has pack times the channels.
     discriminator = make(cfg.architecture.discriminator,
                          data_shape=packed_shape(tuple(dataset.data_shape), tricks.pack), **d_options)
     if cfg.architecture.spectral_norm:
         discriminator = apply_spectral_norm(discriminator)
     discriminator = discriminator.to(device)
+    optimizer_g = make(cfg.optimizer.generator)(generator.parameters())
+    optimizer_d = make(cfg.optimizer.discriminator)(discriminator.parameters())
     return Experiment(
         dataset=dataset,
         generator=generator,
         discriminator=discriminator,
-        optimizer_g=make(cfg.optimizer.generator)(generator.parameters()),
-        optimizer_d=make(cfg.optimizer.discriminator)(discriminator.parameters()),
-        d_loss=make(objective.d_loss, **targets),
+        optimizer_g=optimizer_g,
+        optimizer_d=optimizer_d,
+        d_loss=make(objective.d_loss, **smoothing_targets(cfg)),  # label smoothing's targets, when on
         g_loss=make(objective.g_loss),
         penalty=make(objective.penalty) if objective.penalty is not None else None,
         latent_dim=cfg.architecture.latent_dim,
         g_penalty=make(objective.g_penalty) if objective.g_penalty is not None else None,
-        num_classes=dataset.num_classes if is_conditional(cfg) else None,
+        num_classes=num_classes,
+        objective_state=initial_began_state(device) if objective.equilibrium is not None else None,
+        **stateful_tricks(tricks, cfg.trainer.steps, generator, optimizer_d, optimizer_g),
     )
 
 
@@ -121,21 +135,6 @@ def clip_weights(module: nn.Module, bound: float) -> None:
             parameter.clamp_(-bound, bound)
 
 
-def training_state(exp: Experiment, cfg: DictConfig, step: int, extra: dict[str, Any]) -> dict[str, Any]:
-    """Everything to continue a run. `extra` holds the tricks' and objectives' own state when they are
-    on: G's EMA, the replay buffer, BEGAN's k_t, the learning-rate schedules."""
-    return {
-        "step": step,
-        "generator": exp.generator.state_dict(),
-        "discriminator": exp.discriminator.state_dict(),
-        "optimizer_g": exp.optimizer_g.state_dict(),
-        "optimizer_d": exp.optimizer_d.state_dict(),
-        "rng_torch": torch.get_rng_state(),
-        "config": OmegaConf.to_yaml(cfg, resolve=True),
-        **extra,
-    }
-
-
 @torch.no_grad()
 def generate(generator: nn.Module, latents: Tensor, labels: Tensor | None = None) -> Tensor:
     """Samples in eval mode, so drawing a grid never moves BatchNorm's running statistics."""
@@ -146,54 +145,54 @@ def generate(generator: nn.Module, latents: Tensor, labels: Tensor | None = None
     return samples
 
 
-def grid_labels(num_classes: int, num_samples: int, device: torch.device) -> Tensor:
-    """Labels of a conditional grid: one row per class, num_samples // num_classes (at least 1) per row."""
-    per_class = max(1, num_samples // num_classes)
-    return torch.arange(num_classes, device=device).repeat_interleave(per_class)
-
-
 def run(cfg: DictConfig, run_dir: Path) -> float | None:
-    """Train for `trainer.steps` steps (one or more G updates each); returns the final generator loss."""
+    """Train for `trainer.steps` generator updates, continuing from the run folder's newest checkpoint
+    (or `trainer.resume`'s) when there is one; returns the final generator loss."""
     trainer, objective, tricks = cfg.trainer, cfg.objective, cfg.tricks
     device = resolve_device(trainer.device)
-    torch.manual_seed(cfg.seed)
+    state.seed_everything(cfg.seed)
     exp = build(cfg, device)
     G, D = exp.generator, exp.discriminator
+    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
+                               num_workers=trainer.num_workers)
+    guard = NonFiniteGuard(trainer.on_nan, device)
+    parts = state.stateful_parts(exp, batches=batches, nonfinite=guard)  # what a checkpoint carries
+    checkpoints = run_dir / "checkpoints"
+    last_saved, saved = state.find_checkpoint(checkpoints, trainer.resume) or (None, None)
+    start = state.restore(parts, saved, cfg, last_saved) if saved else 0  # ConfigError: another config
+    if start >= trainer.steps:
+        print(f"{run_dir} already holds step {start} of trainer.steps={trainer.steps}: nothing to train")
+        return None
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     conditional = exp.num_classes is not None
-    batches = ((x, y if conditional else None) for x, y in infinite_batches(
-        exp.dataset, trainer.batch_size, seed=cfg.seed, device=device, num_workers=trainer.num_workers))
-    prior = LATENT_PRIORS[tricks.latent]
-    sample_latents = partial(prior, trainer.batch_size, exp.latent_dim, device=device)
-    sample_labels = (partial(torch.randint, exp.num_classes, (trainer.batch_size,), device=device)
-                     if conditional else lambda: None)
+    inputs = GeneratorInputs(tricks.latent, exp.latent_dim, exp.num_classes, device)  # z (and labels) for G
     points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
     num_fixed = SCATTER_SAMPLES if points else trainer.num_grid_samples
-    fixed_labels = grid_labels(exp.num_classes, num_fixed, device) if conditional else None
-    fixed_latents = prior(num_fixed if fixed_labels is None else len(fixed_labels), exp.latent_dim,
-                          generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
+    fixed_latents, fixed_labels = inputs.fixed(num_fixed, seed=cfg.seed + 1)
     real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
-
-    # State of the tricks and objectives that have any (see training_state)
-    history = ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None
-    ema = make_ema(G, tricks.ema_decay) if tricks.ema_decay is not None else None
-    schedulers = ([linear_decay(o, trainer.steps) for o in (exp.optimizer_d, exp.optimizer_g)]
-                  if tricks.linear_lr_decay else [])
-    objective_state = initial_began_state(device) if objective.equilibrium is not None else {}
+    # Grids and metrics come from the EMA of G when there is one (tricks.ema_decay)
+    sampler = G if exp.generator_ema is None else exp.generator_ema.module
     adaptive = tricks.adaptive  # seed 001's schedule; thresholds of null give the fixed counts
     max_d_updates = objective.d_steps if adaptive.t_d is None else adaptive.max_updates
     max_g_updates = 1 if adaptive.t_g is None else adaptive.max_updates
 
-    writer = RunWriter(run_dir)
-    writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
-    progress = Progress(trainer.steps, mode=trainer.progress)
-    checkpoints = run_dir / "checkpoints"
+    # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None)
+    if start:
+        print(f"Continuing from {last_saved} (step {start})")
+    else:
+        writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
+    # Metrics (metrics.py) see only a sampling function: they never touch the training state.
+    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled else None
+    progress = Progress(trainer.steps, start=start, mode=trainer.progress)
     scalars: dict[str, float] = {}
+    stop = StopSignals()  # SIGTERM/SIGINT: finish the step, checkpoint, exit (preemption.py)
+    state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
     started = time.perf_counter()
 
-    for step in range(1, trainer.steps + 1):
+    for step in range(start + 1, trainer.steps + 1):
         logging_step = step % trainer.log_every == 0 or step == trainer.steps
         noise_std = instance_noise_std(step, tricks.instance_noise.std, tricks.instance_noise.anneal_steps)
         d_grad_norm = g_grad_norm = torch.zeros((), device=device)
@@ -201,17 +200,17 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
 
         # ---- D updates: the seeds' k = d_steps of them, or while loss_D > t_d; G held fixed
         for _ in range(max_d_updates):
-            real, real_labels = next(batches)
+            real, real_labels = real_batch(batches, conditional)
             with torch.no_grad():
-                fake_labels = sample_labels()
-                fake = G(sample_latents(), fake_labels)
-            if history is not None:  # historical generator batches: part of the fakes from the past
-                fake, fake_labels = history.mix(fake, fake_labels)
+                latents, fake_labels = inputs(trainer.batch_size)
+                fake = G(latents, fake_labels)
+            if exp.history is not None:  # historical generator batches: part of the fakes from the past
+                fake, fake_labels = exp.history.mix(fake, fake_labels)
             # What D sees: instance noise, then PacGAN packing (both no-ops when off)
             real_in, fake_in = (discriminator_input(x, noise_std, tricks.pack) for x in (real, fake))
             # Real and fake go through D in separate batches (BatchNorm sees one kind at a time) unless mixed.
             d_real, d_fake = judge(D, real_in, real_labels, fake_in, fake_labels, tricks.mixed_bn_batches)
-            d_loss, d_terms = exp.d_loss(d_real, d_fake, **objective_state)
+            d_loss, d_terms = exp.d_loss(d_real, d_fake, **(exp.objective_state or {}))  # BEGAN: k_t
             if exp.penalty is not None:  # penalties see D with the real batch's labels (if any)
                 penalty, penalty_terms = exp.penalty(partial(D, labels=real_labels), real_in, fake_in)
                 d_loss, d_terms = d_loss + penalty, {**d_terms, **penalty_terms}
@@ -222,7 +221,8 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             d_grad_norm = gradient_norm(D) if logging_step else d_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(D.parameters(), tricks.grad_clip)
-            exp.optimizer_d.step()
+            if guard.allows(d_loss, D):  # trainer.on_nan=skip drops a non-finite update
+                exp.optimizer_d.step()
             d_updates += 1
             if objective.clip_weights is not None:
                 clip_weights(D, objective.clip_weights)
@@ -230,11 +230,11 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         # ---- G updates: one on a fresh latent batch, or while loss_G > t_g; D held fixed
         D.requires_grad_(False)  # no gradients into D's weights: they would be discarded anyway
         for _ in range(max_g_updates):
-            fake_labels = sample_labels()
-            fake_in = discriminator_input(G(sample_latents(), fake_labels), noise_std, tricks.pack)
+            latents, fake_labels = inputs(trainer.batch_size)
+            fake_in = discriminator_input(G(latents, fake_labels), noise_std, tricks.pack)
             scorer = D
             if objective.unroll_steps:  # Unrolled GAN: G is scored by D after K differentiable D updates
-                real, real_labels = next(batches)
+                real, real_labels = real_batch(batches, conditional)
                 scorer = unrolled_discriminator(D, exp.d_loss, exp.optimizer_d,
                                                 discriminator_input(real, noise_std, tricks.pack), real_labels,
                                                 fake_in, fake_labels, objective.unroll_steps)
@@ -250,18 +250,21 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             g_grad_norm = gradient_norm(G) if logging_step else g_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(G.parameters(), tricks.grad_clip)
-            exp.optimizer_g.step()
+            if guard.allows(g_loss, G):
+                exp.optimizer_g.step()
             g_updates += 1
         D.requires_grad_(True)
+        if not guard.watch(step, {"loss/D": d_loss, "loss/G": g_loss}, {"G": G, "D": D}):
+            break  # a NaN or Inf: stop before logging or saving it (reported below)
 
         # ---- after the updates: G's moving average, BEGAN's k_t, the learning-rate schedules
-        if ema is not None:
-            ema.update_parameters(G)
-        if objective.equilibrium is not None:  # from this step's real energies and G's fake energies
-            objective_state["k"], equilibrium_terms = began_equilibrium(
-                objective_state["k"], d_real, d_fake_g, **objective.equilibrium)
+        if exp.generator_ema is not None:
+            exp.generator_ema.update_parameters(G)
+        if exp.objective_state is not None:  # BEGAN: from this step's real energies and G's fake energies
+            exp.objective_state["k"], equilibrium_terms = began_equilibrium(
+                exp.objective_state["k"], d_real, d_fake_g, **objective.equilibrium)
             g_terms = {**g_terms, **equilibrium_terms}
-        for scheduler in schedulers:
+        for scheduler in filter(None, (exp.scheduler_d, exp.scheduler_g)):
             scheduler.step()
 
         # ---- interval work: the only places that read values back from the device
@@ -270,24 +273,35 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                       "D/fake": source_scores(d_fake).mean(), "grad_norm/D": d_grad_norm, "grad_norm/G": g_grad_norm,
                       **{f"objective/{name}": value for name, value in {**d_terms, **g_terms}.items()}}
             scalars = {name: float(value.detach()) for name, value in values.items()}
-            scalars.update(trick_scalars(tricks, noise_std=noise_std, history=history, d_updates=d_updates,
+            scalars.update(trick_scalars(tricks, noise_std=noise_std, history=exp.history, d_updates=d_updates,
                                          g_updates=g_updates, optimizers=(exp.optimizer_d, exp.optimizer_g)))
-            scalars["speed/steps_per_second"] = step / (time.perf_counter() - started)
+            scalars["speed/steps_per_second"] = (step - start) / (time.perf_counter() - started)
+            scalars.update(guard.scalars())
             writer.scalars(step, scalars)
             progress.update(step, scalars)
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
-            # grids come from the EMA of G when there is one; one row per class when conditional
-            samples = generate(G if ema is None else ema.module, fixed_latents, fixed_labels)
-            writer.samples(step, samples, real_points, nrow=None if fixed_labels is None else len(fixed_labels)
-                           // exp.num_classes)
-        if (trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps:
-            extra = {"generator_ema": ema.state_dict()} if ema is not None else {}
-            extra |= {"history": history.state_dict()} if history is not None else {}
-            extra |= {"objective_state": dict(objective_state)} if objective_state else {}
-            extra |= {"lr_schedulers": [s.state_dict() for s in schedulers]} if schedulers else {}
-            checkpoint.save(training_state(exp, cfg, step, extra), checkpoint.checkpoint_path(checkpoints, step))
+            writer.samples(step, generate(sampler, fixed_latents, fixed_labels), real_points,
+                           nrow=inputs.grid_row(num_fixed))
+        if evaluator is not None and ((cfg.metrics.every and step % cfg.metrics.every == 0) or step == trainer.steps):
+            results = evaluator(lambda n: generate(sampler, *inputs(n)))
+            writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
+            with open(run_dir / "metrics.jsonl", "a") as lines:
+                lines.write(json.dumps({"step": step, **results}) + "\n")
+            print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))
+        if ((trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps
+                or stop.requested):
+            if not guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN
+                break
+            writer.flush()  # every step up to the checkpoint's is on disk before the checkpoint is
+            last_saved = checkpoint.save(state.training_state(parts, cfg, step),
+                                         checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
+        if stop.requested:
+            break
 
     progress.close()
     writer.close()
+    stop.restore()
+    guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
+    stop.finish(step, last_saved, finished=step == trainer.steps)  # SIGTERM/SIGINT: exit 143/130 (preemption.py)
     print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")

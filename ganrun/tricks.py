@@ -3,53 +3,17 @@
 Data-side tricks act on what D sees (`discriminator_input`: instance noise, then PacGAN packing;
 `ReplayBuffer`: historical generator batches; `judge`: real-only/fake-only or mixed batches through
 D's batch norm). Model-side: `make_ema` (EMA of G's weights), `linear_decay` (learning rates to zero).
-Latent priors and the great-circle interpolation of seed 001's sampling advice are here too.
+Latent priors and great-circle interpolation (seed 001's sampling advice) are in sampling.py.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-# ---------------------------------------------------------------- latent priors (seed 001: "sampling")
-
-
-def gaussian(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
-    return torch.randn(n, dim, device=device, generator=generator)
-
-
-def uniform(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
-    """U[-1, 1]^dim, the DCGAN paper's prior (seed 001 advises against it)."""
-    return torch.rand(n, dim, device=device, generator=generator) * 2 - 1
-
-
-def spherical(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
-    """Uniform on the sphere of radius sqrt(dim), where a high-dimensional Gaussian's mass lies
-    (seed 001's "spherical Z", after White 2016): normalised Gaussian draws."""
-    z = torch.randn(n, dim, device=device, generator=generator)
-    return z / z.norm(dim=1, keepdim=True) * math.sqrt(dim)
-
-
-LATENT_PRIORS: dict[str, Callable[..., Tensor]] = {"gaussian": gaussian, "uniform": uniform, "spherical": spherical}
-
-
-def slerp(a: Tensor, b: Tensor, t: float | Tensor) -> Tensor:
-    """Great-circle interpolation between latents a and b (N, dim) at t in [0, 1] (White 2016):
-    sin((1 - t) w) / sin(w) a + sin(t w) / sin(w) b, w the angle between them; linear where w ~ 0."""
-    cos = ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))).clamp(-1, 1)
-    omega = torch.acos(cos)[:, None]  # (N, 1)
-    t = torch.as_tensor(t, dtype=a.dtype, device=a.device)
-    sin = torch.sin(omega)
-    tiny = sin.abs() < 1e-6
-    safe = torch.where(tiny, torch.ones_like(sin), sin)
-    arc = torch.sin((1 - t) * omega) / safe * a + torch.sin(t * omega) / safe * b
-    return torch.where(tiny, (1 - t) * a + t * b, arc)
-
 
 # ---------------------------------------------------------------- what D sees
 
@@ -109,6 +73,9 @@ class ReplayBuffer:
         the buffer holds k; then the first k fresh samples go into the buffer."""
         k = min(round(self.fraction * len(fake)), self.capacity)
         mixed, mixed_labels = fake, labels
+        if self.samples is not None and self.samples.device != fake.device:  # loaded from a checkpoint
+            self.samples = self.samples.to(fake.device)
+            self.labels = None if self.labels is None else self.labels.to(fake.device)
         if self.count >= k > 0:
             index = torch.randint(self.count, (k,), device=fake.device)
             mixed = torch.cat([fake[:len(fake) - k], self.samples[index]])
@@ -195,3 +162,13 @@ def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None
     if tricks.mixed_bn_batches:
         values["tricks/mixed_bn_batches"] = 1.0
     return values
+
+
+def stateful_tricks(tricks: Any, steps: int, generator: nn.Module, optimizer_d: torch.optim.Optimizer,
+                    optimizer_g: torch.optim.Optimizer) -> dict[str, Any]:
+    """The tricks that carry state from step to step, as the Experiment's fields (None when off)."""
+    decay = tricks.linear_lr_decay
+    return {"generator_ema": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
+            "history": ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None,
+            "scheduler_d": linear_decay(optimizer_d, steps) if decay else None,
+            "scheduler_g": linear_decay(optimizer_g, steps) if decay else None}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ganrun.config import FGAN_DIVERGENCES, LATENT_PRIORS, ConfigError, is_conditional
+from ganrun.config import ConfigError
+from ganrun.config_family import FGAN_DIVERGENCES, LATENT_PRIORS, is_conditional
 from tests.conftest import compose_config
 
 
@@ -52,7 +53,7 @@ def test_papers_defaults():
 
 
 def test_the_torch_free_name_lists_match_the_code():
-    from ganrun import objectives_f, tricks
+    from ganrun import objectives_f, sampling
 
     assert FGAN_DIVERGENCES == tuple(objectives_f.DIVERGENCES)
-    assert LATENT_PRIORS == tuple(tricks.LATENT_PRIORS)
+    assert LATENT_PRIORS == tuple(sampling.LATENT_PRIORS)

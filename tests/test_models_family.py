@@ -9,7 +9,7 @@ from torch.testing import assert_close
 
 from ganrun.models import autoencoder, dcgan, layers, mlp, resnet
 from ganrun.tricks import pack, packed_shape
-from ganrun.train import grid_labels
+from ganrun.sampling import grid_labels
 
 FAMILIES = {"mlp": (mlp, {"width": 16, "depth": 2}, (2,)),
             "dcgan": (dcgan, {"width": 4}, (1, 8, 8)),

@@ -54,8 +54,8 @@ def test_every_switch_on_trains_and_shows_in_tensorboard(tmp_path, monkeypatch):
     assert {"tricks/grad_clip", "tricks/minibatch_std", "tricks/mixed_bn_batches"} <= set(values)
     # grids come from the EMA generator, not from G
     assert all(args[0] is not exp.generator for args, _, _ in grids)
-    state = checkpoint.load(checkpoint.latest(tmp_path / "checkpoints"))
-    assert {"generator_ema", "history", "lr_schedulers"} <= set(state)
+    state = checkpoint.load(sorted((tmp_path / "checkpoints").glob("step_*.pt"))[-1])
+    assert {"generator_ema", "history", "scheduler_d", "scheduler_g"} <= set(state)
     assert state["history"]["count"] == 12
 
 
@@ -104,5 +104,27 @@ def test_began_k_stays_in_0_1_is_logged_and_saved(tmp_path):
     train.run(cfg, tmp_path)
     values = scalars(tmp_path)
     assert all(0.0 <= k <= 1.0 for k in values["objective/k_t"]) and len(values["objective/M_global"]) == 3
-    state = checkpoint.load(checkpoint.latest(tmp_path / "checkpoints"))
+    state = checkpoint.load(sorted((tmp_path / "checkpoints").glob("step_*.pt"))[-1])
     assert_close(state["objective_state"]["k"], torch.tensor(values["objective/k_t"][-1]))
+
+
+@pytest.mark.parametrize("overrides, architecture", [
+    (["dataset=ring", "tricks.ema_decay=0.9", "tricks.history.size=12", "tricks.linear_lr_decay=true",
+      "tricks.instance_noise.std=0.3", "tricks.instance_noise.anneal_steps=3"], "mlp"),
+    (["objective=began", "objective.equilibrium.lambda_k=0.5"], "autoencoder"),
+])
+def test_a_resumed_run_continues_the_tricks_state_exactly(tmp_path, overrides, architecture):
+    cfg = tiny_config(*overrides, "trainer.steps=4", "trainer.checkpoint_every=1", "trainer.keep_checkpoints=0",
+                      architecture=architecture)
+    train.run(cfg, tmp_path / "straight")
+    train.run(cfg, tmp_path / "resumed")
+    for late in ("step_00000003.pt", "step_00000004.pt"):  # as if killed right after step 2's checkpoint
+        (tmp_path / "resumed" / "checkpoints" / late).unlink()
+    train.run(cfg, tmp_path / "resumed")
+    straight, resumed = (checkpoint.load(tmp_path / run / "checkpoints" / "step_00000004.pt")
+                         for run in ("straight", "resumed"))
+    parts = {"generator", "discriminator", "generator_ema", "history", "scheduler_d", "scheduler_g",
+             "objective_state"} & set(straight)
+    assert parts >= ({"generator_ema", "history", "scheduler_d"} if architecture == "mlp" else {"objective_state"})
+    for part in parts:
+        assert_close(resumed[part], straight[part], rtol=0, atol=0, msg=lambda m: f"{part}: {m}")

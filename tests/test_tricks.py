@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from ganrun import tricks
+from ganrun import sampling, tricks
 
 
 def test_ema_weights_follow_the_decay_exactly():
@@ -110,22 +110,30 @@ def test_mixed_batches_go_through_d_once():
                               tricks.judge(d, real, None, fake, None, True)[0])
 
 
-def test_latent_priors():
+def test_latent_priors_and_generator_inputs():
     torch.manual_seed(0)
-    u = tricks.uniform(1000, 3)
+    u = sampling.uniform(1000, 3)
     assert float(u.min()) >= -1 and float(u.max()) <= 1 and float(u.min()) < -0.9
-    s = tricks.spherical(50, 16)
+    s = sampling.spherical(50, 16)
     assert_close(s.norm(dim=1), torch.full((50,), 4.0))
     g = torch.Generator().manual_seed(1)
-    assert_close(tricks.gaussian(3, 2, generator=g), torch.randn(3, 2, generator=torch.Generator().manual_seed(1)))
+    assert_close(sampling.gaussian(3, 2, generator=g), torch.randn(3, 2, generator=torch.Generator().manual_seed(1)))
+    inputs = sampling.GeneratorInputs("spherical", 9, num_classes=4, device=torch.device("cpu"))
+    z, labels = inputs(5)
+    assert_close(z.norm(dim=1), torch.full((5,), 3.0)) and labels.shape == (5,) and int(labels.max()) < 4
+    z1, grid = inputs.fixed(10, seed=7)
+    z2, _ = inputs.fixed(10, seed=7)
+    assert_close(z1, z2, rtol=0, atol=0)  # the grid's inputs are the same every time
+    assert grid.tolist() == [0, 0, 1, 1, 2, 2, 3, 3] and inputs.grid_row(10) == 2
+    assert sampling.GeneratorInputs("gaussian", 2, None, torch.device("cpu"))(3)[1] is None
 
 
 def test_slerp_follows_the_great_circle():
     a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
-    assert_close(tricks.slerp(a, b, 0.0), a)
-    assert_close(tricks.slerp(a, b, 1.0), b)
-    assert_close(tricks.slerp(a, b, 0.5), torch.tensor([[1.0, 1.0]]) / math.sqrt(2))  # norm kept, not 0.71
-    assert_close(tricks.slerp(a, a, 0.3), a)  # parallel: no division by sin(0)
+    assert_close(sampling.slerp(a, b, 0.0), a)
+    assert_close(sampling.slerp(a, b, 1.0), b)
+    assert_close(sampling.slerp(a, b, 0.5), torch.tensor([[1.0, 1.0]]) / math.sqrt(2))  # norm kept, not 0.71
+    assert_close(sampling.slerp(a, a, 0.3), a)  # parallel: no division by sin(0)
 
 
 def test_linear_decay_reaches_zero_at_the_last_step():
