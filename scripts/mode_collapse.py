@@ -24,7 +24,7 @@ from ganrun import train
 from ganrun.cli import CONF_DIR
 from ganrun.config import register_schemas, validate
 from ganrun.metrics.modes import mode_metrics
-from ganrun.tricks import LATENT_PRIORS
+from ganrun.sampling import LATENT_PRIORS
 
 # Each method as a user would run it: the plain non-saturating GAN on the mlp family, and the
 # two presets with their papers' settings.
@@ -34,7 +34,7 @@ METHODS = {
     "pacgan": ["experiment=pacgan_grid"],
 }
 QUIET = ["trainer.device=cpu", "trainer.progress=off", "trainer.sample_every=0", "trainer.checkpoint_every=0",
-         "trainer.log_every=500"]
+         "trainer.log_every=500", "metrics=none"]
 
 
 def configure(method: str, dataset: str, seed: int, steps: int | None) -> object:
