@@ -65,7 +65,7 @@ class Experiment:
     g_penalty: Callable[..., tuple[Tensor, dict[str, Tensor]]] | None = None  # EBGAN's pull-away term
     num_classes: int | None = None  # set when conditional: G and D take labels
     # State of the tricks and objectives that have any (None when off): checkpoints carry them by name
-    generator_ema: AveragedModel | None = None
+    ema_generator: AveragedModel | None = None
     history: ReplayBuffer | None = None
     objective_state: ObjectiveState | None = None  # BEGAN's k_t
     scheduler_d: LambdaLR | None = None
@@ -173,7 +173,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     fixed_latents, fixed_labels = inputs.fixed(num_fixed, seed=cfg.seed + 1)
     real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
     # Grids and metrics come from the EMA of G when there is one (tricks.ema_decay)
-    sampler = G if exp.generator_ema is None else exp.generator_ema.module
+    sampler = G if exp.ema_generator is None else exp.ema_generator.module
     adaptive = tricks.adaptive  # seed 001's schedule; thresholds of null give the fixed counts
     max_d_updates = objective.d_steps if adaptive.t_d is None else adaptive.max_updates
     max_g_updates = 1 if adaptive.t_g is None else adaptive.max_updates
@@ -258,8 +258,8 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             break  # a NaN or Inf: stop before logging or saving it (reported below)
 
         # ---- after the updates: G's moving average, BEGAN's k_t, the learning-rate schedules
-        if exp.generator_ema is not None:
-            exp.generator_ema.update_parameters(G)
+        if exp.ema_generator is not None:
+            exp.ema_generator.update_parameters(G)
         if exp.objective_state is not None:  # BEGAN: from this step's real energies and G's fake energies
             exp.objective_state["k"], equilibrium_terms = began_equilibrium(
                 exp.objective_state["k"], d_real, d_fake_g, **objective.equilibrium)

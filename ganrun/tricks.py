@@ -168,7 +168,7 @@ def stateful_tricks(tricks: Any, steps: int, generator: nn.Module, optimizer_d: 
                     optimizer_g: torch.optim.Optimizer) -> dict[str, Any]:
     """The tricks that carry state from step to step, as the Experiment's fields (None when off)."""
     decay = tricks.linear_lr_decay
-    return {"generator_ema": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
+    return {"ema_generator": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
             "history": ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None,
             "scheduler_d": linear_decay(optimizer_d, steps) if decay else None,
             "scheduler_g": linear_decay(optimizer_g, steps) if decay else None}

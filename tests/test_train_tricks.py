@@ -55,7 +55,7 @@ def test_every_switch_on_trains_and_shows_in_tensorboard(tmp_path, monkeypatch):
     # grids come from the EMA generator, not from G
     assert all(args[0] is not exp.generator for args, _, _ in grids)
     state = checkpoint.load(sorted((tmp_path / "checkpoints").glob("step_*.pt"))[-1])
-    assert {"generator_ema", "history", "scheduler_d", "scheduler_g"} <= set(state)
+    assert {"ema_generator", "history", "scheduler_d", "scheduler_g"} <= set(state)
     assert state["history"]["count"] == 12
 
 
@@ -123,8 +123,24 @@ def test_a_resumed_run_continues_the_tricks_state_exactly(tmp_path, overrides, a
     train.run(cfg, tmp_path / "resumed")
     straight, resumed = (checkpoint.load(tmp_path / run / "checkpoints" / "step_00000004.pt")
                          for run in ("straight", "resumed"))
-    parts = {"generator", "discriminator", "generator_ema", "history", "scheduler_d", "scheduler_g",
+    parts = {"generator", "discriminator", "ema_generator", "history", "scheduler_d", "scheduler_g",
              "objective_state"} & set(straight)
-    assert parts >= ({"generator_ema", "history", "scheduler_d"} if architecture == "mlp" else {"objective_state"})
+    assert parts >= ({"ema_generator", "history", "scheduler_d"} if architecture == "mlp" else {"objective_state"})
     for part in parts:
         assert_close(resumed[part], straight[part], rtol=0, atol=0, msg=lambda m: f"{part}: {m}")
+
+
+def test_eval_and_sample_use_the_ema_generator_and_the_labels_of_a_conditional_run(tmp_path):
+    from ganrun import commands
+
+    cfg = tiny_config("conditional=true", "tricks.ema_decay=0.5", "tricks.latent=uniform")
+    train.run(cfg, tmp_path / "run")
+    path = tmp_path / "run" / "checkpoints" / "step_00000002.pt"
+    saved, saved_cfg = commands._checkpoint_config(str(path), [])
+    _, G = commands._generator(saved, saved_cfg, torch.device("cpu"))
+    for name, value in G.state_dict().items():  # the averaged weights, not the trained ones
+        assert_close(value, saved["ema_generator"][f"module.{name}"], rtol=0, atol=0)
+    commands.sample([f"checkpoint={path}", "num=20", f"out={tmp_path / 'grid.png'}", "device=cpu"])
+    from PIL import Image
+
+    assert Image.open(tmp_path / "grid.png").size == (4 * 10 + 2, 5 * 10 + 2)  # 5 rows (classes 0-4) of 4
