@@ -203,6 +203,10 @@ def validate(cfg: DictConfig) -> None:
                 "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
+    direction = OmegaConf.select(cfg, "sweep.direction")
+    if direction is not None and direction not in ("minimize", "maximize"):
+        raise ConfigError(f"sweep.direction={direction}: use minimize or maximize")
+
     device = str(cfg.trainer.device)
     if device.split(":")[0] not in DEVICES:
         raise ConfigError(f"trainer.device={device} is unknown: use one of {', '.join(DEVICES)} (or cuda:N)")

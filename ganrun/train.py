@@ -25,7 +25,7 @@ from torch.nn.utils import clip_grad_norm_
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel
 
-from ganrun import checkpoint, state
+from ganrun import checkpoint, distributed, state
 from ganrun.config import ConfigError
 from ganrun.config_family import is_conditional, model_options, smoothing_targets
 from ganrun.data import infinite_batches
@@ -37,6 +37,7 @@ from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.sampling import GeneratorInputs, real_batch
+from ganrun.sweeps import hparams_of
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
                            stateful_tricks, trick_scalars)
 from ganrun.unrolled import unrolled_discriminator
@@ -73,9 +74,7 @@ class Experiment:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return distributed.auto_device() if name == "auto" else torch.device(name)
 
 
 def make(node: DictConfig, **kwargs: Any) -> Any:
@@ -153,8 +152,11 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     state.seed_everything(cfg.seed)
     exp = build(cfg, device)
     G, D = exp.generator, exp.discriminator
-    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
-                               num_workers=trainer.num_workers)
+    main, rank = distributed.is_main(), distributed.rank()  # under torchrun, rank 0 alone writes
+    for module in (G, D):
+        distributed.broadcast_state(module)  # the same weights on every rank (a no-op in one process)
+    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed + rank, device=device,
+                               num_workers=trainer.num_workers)  # each rank its own data order
     guard = NonFiniteGuard(trainer.on_nan, device)
     parts = state.stateful_parts(exp, batches=batches, nonfinite=guard)  # what a checkpoint carries
     checkpoints = run_dir / "checkpoints"
@@ -163,8 +165,9 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     if start >= trainer.steps:
         print(f"{run_dir} already holds step {start} of trainer.steps={trainer.steps}: nothing to train")
         return None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     conditional = exp.num_classes is not None
     inputs = GeneratorInputs(tricks.latent, exp.latent_dim, exp.num_classes, device)  # z (and labels) for G
@@ -179,17 +182,19 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     max_g_updates = 1 if adaptive.t_g is None else adaptive.max_updates
 
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
-    writer = RunWriter(run_dir, purge_step=start + 1 if start else None)
-    if start:
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg)) \
+        if main else distributed.Silent()
+    if start and main:
         print(f"Continuing from {last_saved} (step {start})")
-    else:
+    elif not start:
         writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
-    # Metrics (metrics.py) see only a sampling function: they never touch the training state.
-    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled else None
-    progress = Progress(trainer.steps, start=start, mode=trainer.progress)
+    # Metrics (metrics.py) see only a sampling function: they never touch the training state. Rank 0 alone.
+    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled and main else None
+    progress = Progress(trainer.steps, start=start, mode=trainer.progress) if main else distributed.Silent()
     scalars: dict[str, float] = {}
     stop = StopSignals()  # SIGTERM/SIGINT: finish the step, checkpoint, exit (preemption.py)
     state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
+    distributed.seed_per_rank(cfg.seed, start)  # under torchrun: each rank its own noise
     started = time.perf_counter()
 
     for step in range(start + 1, trainer.steps + 1):
@@ -218,6 +223,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                 break
             exp.optimizer_d.zero_grad(set_to_none=True)
             d_loss.backward()
+            distributed.average_gradients(D)  # torchrun: every rank steps with the mean gradient
             d_grad_norm = gradient_norm(D) if logging_step else d_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(D.parameters(), tricks.grad_clip)
@@ -247,6 +253,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                 break
             exp.optimizer_g.zero_grad(set_to_none=True)
             g_loss.backward()
+            distributed.average_gradients(G)
             g_grad_norm = gradient_norm(G) if logging_step else g_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(G.parameters(), tricks.grad_clip)
@@ -293,8 +300,9 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             if not guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN
                 break
             writer.flush()  # every step up to the checkpoint's is on disk before the checkpoint is
-            last_saved = checkpoint.save(state.training_state(parts, cfg, step),
-                                         checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
+            if main:
+                last_saved = checkpoint.save(state.training_state(parts, cfg, step),
+                                             checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
         if stop.requested:
             break
 
@@ -303,5 +311,6 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     stop.restore()
     guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
     stop.finish(step, last_saved, finished=step == trainer.steps)  # SIGTERM/SIGINT: exit 143/130 (preemption.py)
-    print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
+    if main:
+        print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")
