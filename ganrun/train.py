@@ -1,8 +1,11 @@
 """Build the experiment from the config, then train it: one loop, read top to bottom.
 
 Each iteration is Algorithm 1 of Goodfellow et al. (2014) with the objective's losses: k = d_steps
-updates of D on fresh real and generated batches, then one update of G on a fresh latent batch.
-Nothing in a step waits for the device; values are read back only at logging steps.
+updates of D on fresh real and generated batches, then one update of G on a fresh latent batch
+(`trainer.reuse_fake=true`: on the D step's fakes instead, as pytorch/examples' DCGAN does).
+Nothing in a step waits for the device; values are read back only at logging steps. The fast path
+(precision, channels_last, compile, fused optimizers) is set up in fast_path.py: G and D below are
+what the loop calls, `exp.generator` / `exp.discriminator` what checkpoints save.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from ganrun import checkpoint
+from ganrun import checkpoint, fast_path
 from ganrun.config import ConfigError
 from ganrun.data import infinite_batches
 from ganrun.models import apply_spectral_norm
@@ -74,8 +77,8 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         dataset=dataset,
         generator=generator,
         discriminator=discriminator,
-        optimizer_g=make(cfg.optimizer.generator)(generator.parameters()),
-        optimizer_d=make(cfg.optimizer.discriminator)(discriminator.parameters()),
+        optimizer_g=fast_path.make_optimizer(make(cfg.optimizer.generator), generator.parameters(), device),
+        optimizer_d=fast_path.make_optimizer(make(cfg.optimizer.discriminator), discriminator.parameters(), device),
         d_loss=make(cfg.objective.d_loss),
         g_loss=make(cfg.objective.g_loss),
         penalty=make(cfg.objective.penalty) if cfg.objective.penalty is not None else None,
@@ -123,13 +126,17 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     trainer, objective = cfg.trainer, cfg.objective
     device = resolve_device(trainer.device)
     torch.manual_seed(cfg.seed)
+    fast_path.configure_backends(device, trainer)
     exp = build(cfg, device)
-    G, D = exp.generator, exp.discriminator
+    G, D = (fast_path.for_training(module, trainer, device) for module in (exp.generator, exp.discriminator))
+    fast_path.warn_eager_penalty(trainer, exp.penalty)
+    scaling = fast_path.LossScaling(trainer.precision, device)  # fp16's gradient scaling; else plain
+    reuse_fake = trainer.reuse_fake
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
-                               num_workers=trainer.num_workers)
+                               num_workers=trainer.num_workers, on_device=trainer.data_on_device)
     sample_latents = partial(torch.randn, trainer.batch_size, exp.latent_dim, device=device)
     points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
     fixed_latents = torch.randn(SCATTER_SAMPLES if points else trainer.num_grid_samples, exp.latent_dim,
@@ -149,28 +156,30 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         # ---- k discriminator updates (the seeds' inner loop), G held fixed
         for _ in range(objective.d_steps):
             real, _labels = next(batches)
-            with torch.no_grad():
-                fake = G(sample_latents())
+            with torch.set_grad_enabled(reuse_fake):  # reuse_fake keeps G's graph for G's update below
+                generated = G(sample_latents())
+            fake = generated.detach()
             # Real and fake go through D in separate batches (BatchNorm sees one kind at a time).
             d_real, d_fake = D(real), D(fake)
             d_loss, d_terms = exp.d_loss(d_real, d_fake)
             if exp.penalty is not None:
-                penalty, penalty_terms = exp.penalty(D, real, fake)
+                # The built D: eager and fp32, as a compiled graph cannot be differentiated twice
+                penalty, penalty_terms = exp.penalty(exp.discriminator, real, fake)
                 d_loss, d_terms = d_loss + penalty, {**d_terms, **penalty_terms}
             exp.optimizer_d.zero_grad(set_to_none=True)
-            d_loss.backward()
+            scaling.backward(d_loss, exp.optimizer_d)
             d_grad_norm = gradient_norm(D) if logging_step else None
-            exp.optimizer_d.step()
+            scaling.step(exp.optimizer_d)
             if objective.clip_weights is not None:
                 clip_weights(D, objective.clip_weights)
 
-        # ---- one generator update on a fresh latent batch, D held fixed
+        # ---- one generator update on a fresh latent batch (or the D step's, reuse_fake), D held fixed
         D.requires_grad_(False)  # no gradients into D's weights: they would be discarded anyway
-        g_loss, g_terms = exp.g_loss(D(G(sample_latents())))
+        g_loss, g_terms = exp.g_loss(D(generated if reuse_fake else G(sample_latents())))
         exp.optimizer_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        scaling.backward(g_loss, exp.optimizer_g)
         g_grad_norm = gradient_norm(G) if logging_step else None
-        exp.optimizer_g.step()
+        scaling.step(exp.optimizer_g)
         D.requires_grad_(True)
 
         # ---- interval work: the only places that read values back from the device

@@ -20,10 +20,11 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 def infinite_batches(dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device,
-                     num_workers: int = 0, drop_last: bool = True) -> Iterator[Batch]:
+                     num_workers: int = 0, drop_last: bool = True, on_device: bool = True) -> Iterator[Batch]:
     """Batches x (B, *data_shape), y (B,) on `device`, forever. With drop_last (the default) every
     batch is full and the remainder of each epoch's permutation is left out; without it the last
-    batch of an epoch is short."""
+    batch of an epoch is short. `on_device=False` sends in-memory datasets through the DataLoader
+    too (`trainer.data_on_device=false`: a device short of memory, or a comparison)."""
     size = len(dataset)
     if size < batch_size:
         name = getattr(dataset, "name", type(dataset).__name__)
@@ -31,7 +32,7 @@ def infinite_batches(dataset: Dataset, batch_size: int, *, seed: int, device: st
                           "lower trainer.batch_size")
     device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
-    if hasattr(dataset, "tensors"):
+    if on_device and hasattr(dataset, "tensors"):
         return _indexed(dataset.tensors, batch_size, generator, device, drop_last)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator, drop_last=drop_last,
                         num_workers=num_workers, pin_memory=device.type == "cuda",
