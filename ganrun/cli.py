@@ -22,10 +22,15 @@ commands:
   summarize  the table of a sweep: ganrun summarize outputs/sweeps/<folder>
 """
 EXIT_USAGE = 2
+EXIT_NONFINITE = 3  # trainer.on_nan: a NaN or Inf stopped training (SIGTERM/SIGINT: 143/130, preemption.py)
 
 
 class UsageError(Exception):
     """A user mistake, reported as one line (no traceback) with exit code 2."""
+
+
+class NonFiniteError(RuntimeError):
+    """Training met a NaN or Inf and stopped (guard.py): one line, exit code EXIT_NONFINITE."""
 
 
 def fail(message: str) -> None:
@@ -83,9 +88,10 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
 def check_train_overrides(args: list[str]) -> None:
     """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error."""
     from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
 
     from ganrun.config import ConfigError, register_schemas, validate
+    from ganrun.resume import check_output_folder, check_run_folder
 
     overrides, flags = split_args(args)
     multirun = "-m" in flags or "--multirun" in flags
@@ -94,12 +100,17 @@ def check_train_overrides(args: list[str]) -> None:
         jobs = job_overrides(overrides, multirun)
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
             for job in jobs:
-                cfg = compose(config_name="train", overrides=job)
+                cfg = compose(config_name="train", overrides=job, return_hydra_config=True)
+                output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
+                with open_dict(cfg):
+                    cfg.pop("hydra")
                 missing = sorted(OmegaConf.missing_keys(cfg))
                 if missing:
                     raise ConfigError(f"{missing[0]} must be set (e.g. {missing[0]}=/path/to/data)")
                 OmegaConf.resolve(cfg)
                 validate(cfg)
+                # Before Hydra writes there: writable, and a run it would continue has this config.
+                check_output_folder(output) if multirun else check_run_folder(output, cfg)
     except Exception as error:  # noqa: BLE001 - every composition error becomes one line
         fail(describe(error) if not isinstance(error, ConfigError) else str(error))
 

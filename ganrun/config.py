@@ -8,6 +8,7 @@ all of it before the (slow) import, so a bad override answers in about a second.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
@@ -18,6 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 
 class ConfigError(ValueError):
     """A mistake in the user's config: printed as one line, exit code 2."""
+
+
+CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (checkpoint.py)
+CHECKPOINT_PATTERN = "step_*.pt"  # their names; a temporary file (".step_*.pt.tmp") never matches
 
 
 # ---------------------------------------------------------------- schemas
@@ -34,6 +39,12 @@ class TrainerConfig:
     num_grid_samples: int = 64
     num_workers: int = 0  # DataLoader workers for datasets read from disk
     progress: str = "auto"  # auto | bar | lines | off
+    keep_checkpoints: int = 3  # the newest K checkpoint files are kept; 0 = every one
+    # null: continue from this run folder's newest good checkpoint when it has one (re-run the same command);
+    # PATH: start from that checkpoint file (or the newest in that run folder) when this folder has none yet.
+    resume: Optional[str] = None
+    resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
+    on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
     # The fast path (ganrun/fast_path.py, docs/benchmarks.md)
     precision: str = "fp32"  # fp32 | bf16 | fp16: autocast dtype of G's and D's passes (fp16 adds loss scaling)
     channels_last: bool = False  # NHWC weights for the convolutional nets
@@ -122,6 +133,27 @@ class OptimizerConfig:
     discriminator: Any = None
 
 
+FEATURES = ("auto", "inception", "classifier")
+SPLITS = ("train", "test")
+
+
+@dataclass
+class MetricsConfig:
+    enabled: bool = True  # false: no metrics during training (conf/metrics/none.yaml)
+    every: int = 5000  # generator steps between evaluations; 0 = only at the end
+    num_samples: int = 10_000  # generated images, and real images (at most the split's size)
+    features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
+    inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
+    split: str = "train"  # real images from the train or the test split
+    batch_size: int = 100  # images per feature-network batch
+    cache_dir: str = "outputs/.cache"  # real features and trained classifiers
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000  # lowered (with a warning) to the number of samples when larger
+    nearest_k: int = 3  # precision / recall neighbourhood (Kynkaanniemi et al. 2019)
+    num_points: int = 2500  # samples for the 2-D mode metrics
+    seed: int = 0  # evaluation noise and real subset: every evaluation sees the same draws
+
+
 SCHEMAS = {
     "trainer": {"default": TrainerConfig},
     "dataset": {
@@ -133,6 +165,7 @@ SCHEMAS = {
     "architecture": {"default": ArchitectureConfig},
     "objective": {"default": ObjectiveConfig},
     "optimizer": {"default": OptimizerConfig},
+    "metrics": {"default": MetricsConfig},
 }
 
 
@@ -166,7 +199,7 @@ def validate(cfg: DictConfig) -> None:
                 "optimizer.generator.lr", "optimizer.discriminator.lr",
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
-    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers",
+    for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
                 "objective.clip_weights", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
@@ -175,6 +208,10 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.device={device} is unknown: use one of {', '.join(DEVICES)} (or cuda:N)")
     if cfg.trainer.progress not in ("auto", "bar", "lines", "off"):
         raise ConfigError(f"trainer.progress={cfg.trainer.progress}: use auto, bar, lines or off")
+    if cfg.trainer.on_nan not in ("stop", "skip"):
+        raise ConfigError(f"trainer.on_nan={cfg.trainer.on_nan}: use stop (end the run) or skip (drop the update)")
+    if cfg.trainer.resume is not None:
+        check_checkpoint_file(Path(cfg.trainer.resume), f"trainer.resume={cfg.trainer.resume}", folder_allowed=True)
     if cfg.trainer.precision not in PRECISIONS:
         raise ConfigError(f"trainer.precision={cfg.trainer.precision} is unknown: use one of {', '.join(PRECISIONS)}")
     if cfg.trainer.reuse_fake and cfg.objective.d_steps != 1:
@@ -200,3 +237,48 @@ def validate(cfg: DictConfig) -> None:
     if root is not None and not OmegaConf.select(data, "download", default=False) and not Path(root).exists():
         raise ConfigError(f"dataset.root={root} does not exist: point dataset.root at the {data.name} files "
                           "(or set dataset.download=true where torchvision can download them)")
+
+    validate_metrics(cfg.metrics)
+
+
+def validate_metrics(cfg: DictConfig) -> None:
+    """Raise ConfigError naming the first `metrics.*` value that cannot work, and the fix."""
+    if cfg.features not in FEATURES:
+        raise ConfigError(f"metrics.features={cfg.features}: use one of {', '.join(FEATURES)}")
+    if cfg.split not in SPLITS:
+        raise ConfigError(f"metrics.split={cfg.split}: use train or test")
+    if cfg.every < 0:
+        raise ConfigError(f"metrics.every={cfg.every} must be >= 0 (0 = only at the end)")
+    for key in ("num_samples", "batch_size", "kid_subsets", "kid_subset_size", "nearest_k", "num_points"):
+        if cfg[key] < 1:
+            raise ConfigError(f"metrics.{key}={cfg[key]} must be > 0")
+    if cfg.num_samples < 10:
+        raise ConfigError(f"metrics.num_samples={cfg.num_samples} is too few: IS needs 10 splits, "
+                          "and FID is meaningless below a few thousand (use 10000)")
+    if cfg.inception_weights is not None and not Path(cfg.inception_weights).expanduser().is_file():
+        raise ConfigError(f"metrics.inception_weights={cfg.inception_weights} is not a file: point it at "
+                          "torch-fidelity's weights-inception-2015-12-05-6726825d.pth")
+
+
+def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -> None:
+    """What can be told about a checkpoint without torch: it exists, is not empty, is a zip archive
+    (torch.save's format, whose directory sits at the end: a truncated file has none)."""
+    if not path.exists():
+        raise ConfigError(f"{name} does not exist: give a checkpoint file (checkpoints/step_*.pt) or a run folder")
+    if path.is_dir() and folder_allowed:
+        if not any(path.glob(f"checkpoints/{CHECKPOINT_PATTERN}")) and not any(path.glob(CHECKPOINT_PATTERN)):
+            raise ConfigError(f"{name} is a folder without checkpoints (checkpoints/step_*.pt): "
+                              "give a run folder or a checkpoint file")
+        return  # a run folder: its newest checkpoint is read once torch is loaded
+    if not path.is_file():
+        raise ConfigError(f"{name} is not a file: give a checkpoint file (checkpoints/step_*.pt)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{name} is an empty file (0 bytes), not a checkpoint: give a step_*.pt file ganrun wrote")
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"{name} is not a ganrun checkpoint (not a torch archive: truncated, or another kind "
+                          "of file): give a step_*.pt file ganrun wrote")
+    with zipfile.ZipFile(path) as archive:  # the pickle of the dict's structure; the tensors are beside it
+        pickles = [member for member in archive.namelist() if member.endswith("/data.pkl")]
+        if not pickles or CHECKPOINT_FORMAT.encode() not in archive.read(pickles[0]):
+            raise ConfigError(f"{name} has no '{CHECKPOINT_FORMAT}' marker, so ganrun did not write it: "
+                              "give a step_*.pt file ganrun wrote")

@@ -100,26 +100,43 @@ class LossScaling:
     One GradScaler per optimizer: D takes k steps before G takes one, and a GradScaler's scale may be
     updated only once per step of each optimizer it serves. `backward` unscales right away, so the
     gradient norms logged (and any clipping) see true gradients; with a fused optimizer the skipped
-    step on inf/NaN happens on the device, without a host sync.
+    step on inf/NaN happens on the device, without a host sync. Its state (the scales) goes into
+    checkpoints, named like the optimizers.
     """
 
-    def __init__(self, precision: str, device: torch.device) -> None:
+    def __init__(self, precision: str, device: torch.device, **optimizers: torch.optim.Optimizer) -> None:
         self.enabled = precision == "fp16"
-        self.device_type = device.type
-        self.scalers: dict[torch.optim.Optimizer, torch.amp.GradScaler] = {}
+        self.names = {optimizer: name for name, optimizer in optimizers.items()}
+        self.scalers = {optimizer: torch.amp.GradScaler(device.type, enabled=self.enabled)
+                        for optimizer in optimizers.values()}
 
     def backward(self, loss: Tensor, optimizer: torch.optim.Optimizer) -> None:
         if not self.enabled:
             loss.backward()
             return
-        scaler = self.scalers.setdefault(optimizer, torch.amp.GradScaler(self.device_type))
+        scaler = self.scalers[optimizer]
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
 
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
+    def step(self, optimizer: torch.optim.Optimizer, apply: bool = True) -> None:
+        """The optimizer's step (unless `apply` is False: trainer.on_nan=skip dropped it); with fp16,
+        skipped when the scaled gradients overflowed, and the scale backs off either way."""
         if not self.enabled:
-            optimizer.step()
+            if apply:
+                optimizer.step()
             return
         scaler = self.scalers[optimizer]
-        scaler.step(optimizer)  # skipped when the scaled gradients overflowed
+        if apply:
+            scaler.step(optimizer)
         scaler.update()
+
+    def state_dict(self) -> dict[str, dict]:
+        return {self.names[o]: scaler.state_dict() for o, scaler in self.scalers.items()} if self.enabled else {}
+
+    def load_state_dict(self, state: dict[str, dict]) -> None:
+        """Scales saved by an fp16 run; none (fp32/bf16 checkpoint, or this run is not fp16): start afresh."""
+        if not self.enabled:
+            return
+        for optimizer, scaler in self.scalers.items():
+            if self.names[optimizer] in state:
+                scaler.load_state_dict(state[self.names[optimizer]])

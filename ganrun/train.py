@@ -22,10 +22,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from ganrun import checkpoint, fast_path
+from ganrun import checkpoint, fast_path, state
 from ganrun.config import ConfigError
 from ganrun.data import infinite_batches
+from ganrun.guard import NonFiniteGuard
 from ganrun.models import apply_spectral_norm
+from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.writer import RunWriter
 
@@ -34,7 +36,11 @@ SCATTER_SAMPLES = 1000  # fixed latents drawn in the 2-D scatter plot
 
 @dataclass
 class Experiment:
-    """Everything a run trains and evaluates; plain objects, built from the config by `build`."""
+    """Everything a run trains and evaluates; plain objects, built from the config by `build`.
+
+    Every field with `state_dict()` and `load_state_dict()` goes into checkpoints under its field name
+    and is restored on resume (state.py): a stateful component added here is carried automatically.
+    """
 
     dataset: Any
     generator: nn.Module
@@ -99,18 +105,6 @@ def clip_weights(module: nn.Module, bound: float) -> None:
             parameter.clamp_(-bound, bound)
 
 
-def training_state(exp: Experiment, cfg: DictConfig, step: int) -> dict[str, Any]:
-    return {
-        "step": step,
-        "generator": exp.generator.state_dict(),
-        "discriminator": exp.discriminator.state_dict(),
-        "optimizer_g": exp.optimizer_g.state_dict(),
-        "optimizer_d": exp.optimizer_d.state_dict(),
-        "rng_torch": torch.get_rng_state(),
-        "config": OmegaConf.to_yaml(cfg, resolve=True),
-    }
-
-
 @torch.no_grad()
 def generate(generator: nn.Module, latents: Tensor) -> Tensor:
     """Samples in eval mode, so drawing a grid never moves BatchNorm's running statistics."""
@@ -122,35 +116,51 @@ def generate(generator: nn.Module, latents: Tensor) -> Tensor:
 
 
 def run(cfg: DictConfig, run_dir: Path) -> float | None:
-    """Train for `trainer.steps` generator updates; returns the final generator loss."""
+    """Train for `trainer.steps` generator updates, continuing from the run folder's newest checkpoint
+    (or `trainer.resume`'s) when there is one; returns the final generator loss."""
     trainer, objective = cfg.trainer, cfg.objective
     device = resolve_device(trainer.device)
-    torch.manual_seed(cfg.seed)
+    state.seed_everything(cfg.seed)
     fast_path.configure_backends(device, trainer)
     exp = build(cfg, device)
     G, D = (fast_path.for_training(module, trainer, device) for module in (exp.generator, exp.discriminator))
     fast_path.warn_eager_penalty(trainer, exp.penalty)
-    scaling = fast_path.LossScaling(trainer.precision, device)  # fp16's gradient scaling; else plain
+    scaling = fast_path.LossScaling(trainer.precision, device,  # fp16's gradient scaling; else plain
+                                    optimizer_d=exp.optimizer_d, optimizer_g=exp.optimizer_g)
     reuse_fake = trainer.reuse_fake
+    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
+                               num_workers=trainer.num_workers, on_device=trainer.data_on_device)
+    guard = NonFiniteGuard(trainer.on_nan, device)
+    # what a checkpoint carries
+    parts = state.stateful_parts(exp, batches=batches, nonfinite=guard, loss_scaling=scaling)
+    checkpoints = run_dir / "checkpoints"
+    last_saved, saved = state.find_checkpoint(checkpoints, trainer.resume) or (None, None)
+    start = state.restore(parts, saved, cfg, last_saved) if saved else 0  # ConfigError: another config
+    if start >= trainer.steps:
+        print(f"{run_dir} already holds step {start} of trainer.steps={trainer.steps}: nothing to train")
+        return None
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
-                               num_workers=trainer.num_workers, on_device=trainer.data_on_device)
     sample_latents = partial(torch.randn, trainer.batch_size, exp.latent_dim, device=device)
     points = len(exp.dataset.data_shape) == 1  # 2-D mixtures: a scatter plot instead of a grid
     fixed_latents = torch.randn(SCATTER_SAMPLES if points else trainer.num_grid_samples, exp.latent_dim,
                                 generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     real_points = exp.dataset.tensors[0][:SCATTER_SAMPLES] if points else None
 
-    writer = RunWriter(run_dir)
-    writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
-    progress = Progress(trainer.steps, mode=trainer.progress)
-    checkpoints = run_dir / "checkpoints"
+    # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None)
+    if start:
+        print(f"Continuing from {last_saved} (step {start})")
+    else:
+        writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
+    progress = Progress(trainer.steps, start=start, mode=trainer.progress)
     scalars: dict[str, float] = {}
+    stop = StopSignals()  # SIGTERM/SIGINT: finish the step, checkpoint, exit (preemption.py)
+    state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
     started = time.perf_counter()
 
-    for step in range(1, trainer.steps + 1):
+    for step in range(start + 1, trainer.steps + 1):
         logging_step = step % trainer.log_every == 0 or step == trainer.steps
 
         # ---- k discriminator updates (the seeds' inner loop), G held fixed
@@ -169,7 +179,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             exp.optimizer_d.zero_grad(set_to_none=True)
             scaling.backward(d_loss, exp.optimizer_d)
             d_grad_norm = gradient_norm(D) if logging_step else None
-            scaling.step(exp.optimizer_d)
+            scaling.step(exp.optimizer_d, apply=guard.allows(d_loss, D))  # on_nan=skip drops a non-finite update
             if objective.clip_weights is not None:
                 clip_weights(D, objective.clip_weights)
 
@@ -179,8 +189,10 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         exp.optimizer_g.zero_grad(set_to_none=True)
         scaling.backward(g_loss, exp.optimizer_g)
         g_grad_norm = gradient_norm(G) if logging_step else None
-        scaling.step(exp.optimizer_g)
+        scaling.step(exp.optimizer_g, apply=guard.allows(g_loss, G))
         D.requires_grad_(True)
+        if not guard.watch(step, {"loss/D": d_loss, "loss/G": g_loss}, {"G": G, "D": D}):
+            break  # a NaN or Inf: stop before logging or saving it (reported below)
 
         # ---- interval work: the only places that read values back from the device
         if logging_step:
@@ -188,15 +200,26 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                       "grad_norm/D": d_grad_norm, "grad_norm/G": g_grad_norm,
                       **{f"objective/{name}": value for name, value in {**d_terms, **g_terms}.items()}}
             scalars = {name: float(value.detach()) for name, value in values.items()}
-            scalars["speed/steps_per_second"] = step / (time.perf_counter() - started)
+            scalars["speed/steps_per_second"] = (step - start) / (time.perf_counter() - started)
+            scalars.update(guard.scalars())
             writer.scalars(step, scalars)
             progress.update(step, scalars)
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
             writer.samples(step, generate(G, fixed_latents), real_points)
-        if (trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps:
-            checkpoint.save(training_state(exp, cfg, step), checkpoint.checkpoint_path(checkpoints, step))
+        if ((trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps
+                or stop.requested):
+            if not guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN
+                break
+            writer.flush()  # every step up to the checkpoint's is on disk before the checkpoint is
+            last_saved = checkpoint.save(state.training_state(parts, cfg, step),
+                                         checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
+        if stop.requested:
+            break
 
     progress.close()
     writer.close()
+    stop.restore()
+    guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
+    stop.finish(step, last_saved)  # after SIGTERM/SIGINT: exit 143/130 (preemption.py)
     print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")

@@ -58,6 +58,9 @@ class RunWriter:
     def text(self, tag: str, text: str) -> None:
         self.tensorboard.add_text(tag, text, 0)
 
+    def flush(self) -> None:
+        self.tensorboard.flush()
+
     def close(self) -> None:
         self.tensorboard.flush()
         self.tensorboard.close()

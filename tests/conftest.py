@@ -20,6 +20,7 @@ needs_shared_data = pytest.mark.skipif(
 TINY = [
     "trainer.steps=2", "trainer.batch_size=8", "trainer.log_every=1", "trainer.sample_every=1",
     "trainer.checkpoint_every=0", "trainer.num_grid_samples=4", "trainer.device=cpu", "trainer.progress=off",
+    "metrics=none",
 ]
 TINY_WIDTHS = {
     "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 from omegaconf import OmegaConf
 from torch.testing import assert_close

@@ -9,8 +9,10 @@ from .batches import infinite_batches
 from .folder import ImageFiles, image_folder
 from .images import celeba, cifar10, digits, fashion_mnist, lsun_bedroom, mnist
 from .mixtures import grid, ring
+from ganrun.metrics.stacked_mnist import stacked_mnist  # lives beside its mode metric
 
 __all__ = [
     "InMemory", "OnDisk", "ImageFiles", "infinite_batches",
     "digits", "ring", "grid", "mnist", "fashion_mnist", "cifar10", "celeba", "lsun_bedroom", "image_folder",
+    "stacked_mnist",
 ]

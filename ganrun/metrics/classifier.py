@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ganrun.metrics.features import quantize
+from ganrun.metrics.features import quantize, seeded
 from ganrun.metrics.inception import file_digest
 
 
@@ -65,20 +65,18 @@ def train(train_set: Dataset, test_set: Dataset, num_classes: int, device: torch
           batch_size: int = 64, lr: float = 2e-3, seed: int = 0) -> tuple[SmallCNN, float]:
     """Adam with a one-cycle schedule for `steps` batches (about 0.6 epoch of MNIST: >98%)."""
     x, y = as_uint8(train_set)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed, device):  # initialisation, batches and dropout: reproducible, training's RNG untouched
         net = SmallCNN(x.shape[1], num_classes).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    net.train()
-    for _ in tqdm(range(steps), desc="training the metrics classifier", leave=False, disable=None):
-        index = torch.randint(len(y), (batch_size,), generator=generator)
-        loss = F.cross_entropy(net(to_float(x[index].to(device)))[1], y[index].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+        net.train()
+        for _ in tqdm(range(steps), desc="training the metrics classifier", leave=False, disable=None):
+            index = torch.randint(len(y), (batch_size,))
+            loss = F.cross_entropy(net(to_float(x[index].to(device)))[1], y[index].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
     test_x, test_y = as_uint8(test_set)
     return net.eval(), accuracy(net, test_x, test_y, device)
 

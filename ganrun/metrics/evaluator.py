@@ -23,7 +23,8 @@ from torch.utils.data import Dataset, Subset
 from ganrun.config import ConfigError
 from ganrun.metrics.cache import cache_path, cached_features, real_key
 from ganrun.metrics.classifier import load_or_train
-from ganrun.metrics.features import extract, generated, real_images
+from ganrun.metrics.config import validate_metrics
+from ganrun.metrics.features import extract, generated, real_images, seeded
 from ganrun.metrics.inception import inception_features
 from ganrun.metrics.modes import class_metrics, mode_metrics
 from ganrun.metrics.scores import Reference
@@ -55,10 +56,10 @@ class ImageEvaluator:
     def _evaluate(self, batches: Callable[[], Any], total: int) -> dict[str, float]:
         with _on(self.net, self.device):
             if self.reference is None:
-                with _seeded(self.cfg.seed, self.device):
+                with seeded(self.cfg.seed, self.device):
                     self.reference = Reference(self.real(), kid_subsets=self.cfg.kid_subsets,
                                                kid_subset_size=self.cfg.kid_subset_size, nearest_k=self.cfg.nearest_k)
-            with _seeded(self.cfg.seed, self.device):  # apart: the same draws whether or not the real side ran
+            with seeded(self.cfg.seed, self.device):  # apart: the same draws whether or not the real side ran
                 features, logits = extract(self.net, batches(), total, self.device, "generated features", self.shape)
                 scores = self.reference.scores(features, logits, self.net.suffix, self.device)
         return scores | class_metrics(logits) if self.count_modes else scores
@@ -72,7 +73,7 @@ class PointEvaluator:
     device: torch.device
 
     def __call__(self, sample_fn: SampleFn) -> dict[str, float]:
-        with _seeded(self.cfg.seed, self.device), torch.no_grad():
+        with seeded(self.cfg.seed, self.device), torch.no_grad():
             points = torch.cat([x.cpu() for x in generated(sample_fn, self.cfg.num_points, self.cfg.batch_size)])
         return self.evaluate_samples(points)
 
@@ -85,7 +86,11 @@ class PointEvaluator:
 def build_evaluator(metrics_cfg: DictConfig, dataset_cfg: DictConfig, device: str | torch.device = "cpu", *,
                     make: Callable[..., Any] = instantiate) -> ImageEvaluator | PointEvaluator:
     """The evaluator for `dataset_cfg` (the composed `dataset` node). `make` instantiates a config node
-    (hydra.utils.instantiate; the trainer passes its own so every instantiate goes through one place)."""
+    (hydra.utils.instantiate; the trainer passes its own so every instantiate goes through one place).
+    Images: FID, KID, IS, precision, recall named with the feature network's suffix, plus `modes` and
+    `reverse_kl` of the classifier's classes with classifier features. A dataset without a `train`
+    key (digits) has one split: `metrics.split` does not apply. 2-D points: modes, hq, reverse_kl."""
+    validate_metrics(metrics_cfg)
     device = torch.device(device)
     if OmegaConf.select(dataset_cfg, "resolution") is None:  # 2-D points: no features, no real side
         data = make(dataset_cfg)
@@ -129,7 +134,7 @@ def _classifier(dataset_cfg: DictConfig, split_of: Callable[[bool], Dataset], ha
     test_set = split_of(False) if has_split else train_set
     source = getattr(train_set, "channel_source", None)
     if source is not None:
-        train_set, test_set = source, getattr(test_set, "channel_source")
+        train_set, test_set = source, test_set.channel_source
     channels, resolution = train_set.data_shape[0], train_set.data_shape[-1]
     if not has_split:  # one split only (scikit-learn's digits): hold every fifth item out
         index = torch.arange(len(train_set))
@@ -138,14 +143,6 @@ def _classifier(dataset_cfg: DictConfig, split_of: Callable[[bool], Dataset], ha
     name, num_classes = getattr(labelled, "name", dataset_cfg.name), labelled.num_classes
     return load_or_train(train_set, test_set, key=f"{name}_{resolution}px_{channels}ch", cache_dir=cache_dir,
                          num_classes=num_classes, device=device, per_channel=source is not None)
-
-
-@contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Fork the RNGs (CPU, and the device's) and seed them: same draws every call, training's untouched."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        yield
 
 
 @contextmanager

@@ -9,6 +9,8 @@ uint8 first, the way a PNG stores them and the way torch-fidelity reads them.
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -23,6 +25,17 @@ def quantize(x: Tensor) -> Tensor:
     return ((x.detach().float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Fork the RNGs (the CPU's and the device's) and seed them: the same draws on every call, and
+    the caller's (training's) RNG state untouched."""
+    accelerated = device.type != "cpu"
+    with torch.random.fork_rng(devices=[device] if accelerated else [],
+                               device_type=device.type if accelerated else None):
+        torch.manual_seed(seed)
+        yield
+
+
 def generated(sample_fn: Callable[[int], Tensor], num_samples: int, batch_size: int) -> Iterator[Tensor]:
     """`sample_fn` called for `batch_size` samples at a time, `num_samples` in all."""
     for start in range(0, num_samples, batch_size):
@@ -32,6 +45,9 @@ def generated(sample_fn: Callable[[int], Tensor], num_samples: int, batch_size: 
 def real_images(dataset: Dataset, num_samples: int, batch_size: int, seed: int) -> tuple[Iterator[Tensor], int]:
     """A seeded random subset of `num_samples` items (all of them when fewer), as batches of x."""
     count = min(num_samples, len(dataset))
+    if count < num_samples:
+        warnings.warn(f"the real split has {count} images, fewer than metrics.num_samples={num_samples}: "
+                      "real statistics use all of them", stacklevel=2)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
     loader = DataLoader(Subset(dataset, order.tolist()), batch_size=batch_size, shuffle=False)
     return (x for x, _ in loader), count

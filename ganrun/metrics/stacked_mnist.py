@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganrun.data import mnist
+from ganrun.data.images import mnist
 
 
 class StackedMNIST(Dataset):
