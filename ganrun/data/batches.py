@@ -2,11 +2,11 @@
 
 Datasets held in memory as tensors (`dataset.tensors = (x, y)`: digits, ring, grid, and MNIST,
 FashionMNIST, CIFAR-10 when small) are copied to the device once and batched by indexing there, with
-no DataLoader (unless `on_device=False`);
-others go through a DataLoader. Either way epoch e's order is a permutation drawn from
-a CPU `torch.Generator` seeded with (seed, e) alone, so a seed gives the same batches on any device and
-with any number of workers, and the stream's position is two integers, `(epoch, batch)`: a resumed
-run jumps straight there (`load_state_dict`) without replaying the epochs before it.
+no DataLoader (unless `on_device=False`); others go through a DataLoader. Either way epoch e's order
+is a permutation drawn from a CPU `torch.Generator` seeded with (seed, e) alone, so a seed gives the
+same batches on any device, with any number of workers and on either path, and the stream's position
+is two integers, `(epoch, batch)`: a resumed run jumps straight there (`load_state_dict`) without
+replaying the epochs before it.
 """
 
 from __future__ import annotations
