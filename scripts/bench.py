@@ -67,7 +67,7 @@ def compose_config(overrides: list[str]):
 def run_config(job: dict):
     timing = [f"trainer.steps={job['log_every'] + job['steps']}", f"trainer.log_every={job['log_every']}",
               "trainer.sample_every=0", "trainer.checkpoint_every=0", "trainer.progress=off",
-              f"trainer.device={job['device']}"]
+              f"trainer.device={job['device']}", "metrics=none"]
     return compose_config(job["overrides"] + (VARIANTS[job["variant"]][0] or []) + timing)
 
 
@@ -168,7 +168,8 @@ def machine(device: torch.device) -> list[str]:
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     lines = [f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
              f"- CPU: {cpu}, {os.cpu_count()} cores; torch threads: {torch.get_num_threads()}",
-             f"- python {platform.python_version()}, torch {torch.__version__}, torch-fidelity {torch_fidelity.__version__}"]
+             f"- python {platform.python_version()}, torch {torch.__version__}, "
+             f"torch-fidelity {torch_fidelity.__version__}"]
     if device.type == "cuda":
         lines.append(f"- GPU: {torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}")
     return lines
@@ -272,7 +273,8 @@ def main(argv: list[str] | None = None) -> str:
                 weights_note = "random weights: no download here; the same network and arithmetic"
         rows = bench_fid.fid_rows(cfg, samples=args.fid_samples, features=args.fid_features, weights=weights,
                                   device=device)
-        report += ["", f"## FID throughput, {device.type}", "", bench_fid.fid_table(rows, args.fid_features, weights_note)]
+        report += ["", f"## FID throughput, {device.type}", "",
+                   bench_fid.fid_table(rows, args.fid_features, weights_note)]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

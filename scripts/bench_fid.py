@@ -78,8 +78,8 @@ def _generated(cfg: DictConfig, count: int, device: torch.device) -> torch.Tenso
     torch.manual_seed(cfg.seed)
     generator = instantiate(cfg.architecture.generator, data_shape=dataset_shape).to(device).eval()
     with torch.no_grad():
-        return torch.cat([generator(torch.randn(min(500, count - start), cfg.architecture.latent_dim, device=device)).cpu()
-                          for start in range(0, count, 500)])
+        latents = torch.randn(count, cfg.architecture.latent_dim)
+        return torch.cat([generator(z.to(device)).cpu() for z in latents.split(500)])
 
 
 def _timed(work) -> float:

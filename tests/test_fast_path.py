@@ -46,7 +46,7 @@ def test_loss_scaling_gives_the_plain_gradients_and_skips_an_overflowing_step():
     twin = copy.deepcopy(model)
     x = torch.randn(5, 3)
     optimizer, twin_optimizer = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin))
-    scaling = fast_path.LossScaling("fp16", torch.device("cpu"))
+    scaling = fast_path.LossScaling("fp16", torch.device("cpu"), optimizer=optimizer)
 
     scaling.backward(model(x).pow(2).mean(), optimizer)
     twin(x).pow(2).mean().backward()
@@ -64,6 +64,15 @@ def test_loss_scaling_gives_the_plain_gradients_and_skips_an_overflowing_step():
     for p, old in zip(model.parameters(), before):
         assert_close(p.detach(), old, rtol=0, atol=0)
     assert scaling.scalers[optimizer].get_scale() == 2.0**16 * 0.5  # backed off once
+
+    saved = scaling.state_dict()  # checkpoints carry the scale, under the optimizer's name
+    assert saved["optimizer"]["scale"] == 2.0**15
+    resumed = fast_path.LossScaling("fp16", torch.device("cpu"), optimizer=optimizer)
+    resumed.load_state_dict(saved)
+    assert resumed.scalers[optimizer].get_scale() == 2.0**15
+    plain = fast_path.LossScaling("fp32", torch.device("cpu"), optimizer=optimizer)
+    plain.load_state_dict(saved)  # an fp16 checkpoint resumed in fp32: nothing to scale
+    assert plain.state_dict() == {}
 
 
 def test_fused_kernels_only_where_the_yaml_leaves_the_choice_to_the_trainer():
@@ -156,7 +165,8 @@ def test_on_device_batches_sample_the_dataloader_distribution():
     """10 items, batches of 4 (2 per epoch, 2 left out): each path must give each epoch 8 distinct items,
     every item equally often and in every position equally often (chi-square at p = 0.001)."""
     size, epochs = 10, 600
-    dataset = InMemory(torch.arange(size, dtype=torch.float32)[:, None], torch.arange(size), name="ten", num_classes=None)
+    dataset = InMemory(torch.arange(size, dtype=torch.float32)[:, None], torch.arange(size), name="ten",
+                       num_classes=None)
     for on_device in (True, False):
         batches = infinite_batches(dataset, 4, seed=0, device="cpu", on_device=on_device)
         counts = positions(batches, size, 8, epochs)
