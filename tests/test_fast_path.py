@@ -17,9 +17,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 from torch.testing import assert_close
 
-from ganrun import fast_path, train
+from ganrun import checkpoint, fast_path, train
 from ganrun.config import ConfigError
 from ganrun.data import InMemory, infinite_batches
+from ganrun.resume import config_differences
 from ganrun.models.dcgan import Generator
 from tests.conftest import tiny_config
 
@@ -132,6 +133,20 @@ def test_reuse_fake_saves_one_generator_pass_per_step(tmp_path, monkeypatch, reu
     monkeypatch.setattr(train, "build", counting_build)
     train.run(tiny_config("trainer.steps=3", f"trainer.reuse_fake={str(reuse).lower()}"), tmp_path)
     assert calls.count(True) == g_passes  # training-mode passes; the sample grid's are in eval mode
+
+
+def test_fp16_checkpoints_carry_the_loss_scales(tmp_path):
+    train.run(tiny_config("trainer.precision=fp16"), tmp_path)
+    saved = checkpoint.load(checkpoint.checkpoint_path(tmp_path / "checkpoints", 2))
+    assert set(saved["loss_scaling"]) == {"optimizer_d", "optimizer_g"}
+    assert saved["loss_scaling"]["optimizer_g"]["scale"] in (2.0**16, 2.0**15)  # at most one overflow in 2 steps
+
+
+def test_the_fast_path_keys_may_change_on_resume_but_reuse_fake_may_not():
+    plain = tiny_config()
+    fast = tiny_config("trainer=fast", "trainer.precision=fp16", "trainer.data_on_device=false")
+    assert config_differences(plain, fast) == []
+    assert config_differences(plain, tiny_config("trainer.reuse_fake=true")) == ["trainer.reuse_fake: False -> True"]
 
 
 def test_compile_warns_that_the_gradient_penalty_runs_eagerly():
