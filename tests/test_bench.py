@@ -20,7 +20,7 @@ from tests.conftest import REPO
 @pytest.fixture
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "scripts"))
-    for name in ("bench", "bench_fid", "plain_dcgan"):
+    for name in ("bench", "bench_train", "bench_fid", "plain_dcgan"):
         sys.modules.pop(name, None)
     threads = torch.get_num_threads()
     yield importlib.import_module("bench")
@@ -42,6 +42,7 @@ def test_smoke_run_writes_the_training_and_fid_tables(bench, monkeypatch, tmp_pa
     for ms, images_per_second, ratio in rows.values():
         assert ms > 0 and ratio > 0
         assert images_per_second == pytest.approx(16 / (ms / 1e3), rel=0.01, abs=1)  # batch 16 in smoke runs
+    assert re.search(r"^\| fused \| [\d.]+ \|$", report, re.M)  # the Adam step section
     assert "| ganrun (`build_evaluator` + `evaluate_samples`) |" in report
     assert "| torch-fidelity (`calculate_metrics`, fid+kid+isc+prc) |" in report
     assert re.search(r"^\| ganrun / torch-fidelity \| [\d.]+x \| \| [\d.]+x \| \|$", report, re.M)
