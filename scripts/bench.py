@@ -54,20 +54,23 @@ def machine(device: torch.device) -> list[str]:
 
 def train_table(results: list[dict], variants: list[str], batch: int, mfu_peak: float | None,
                 flops: dict[str, float]) -> str:
-    plain = statistics.median(r["seconds_per_step"] for r in results if r["variant"] == "plain")
+    # The load of a shared machine drifts: each row's time is divided by the plain loop's from the same
+    # repeat and run length (run next to it), and the median of those ratios is reported.
+    plain = {(r["repeat"], r["steps"]): r["seconds_per_step"] for r in results if r["variant"] == "plain"}
     lengths = sorted({r["steps"] for r in results})
     memory = " | ".join(f"peak MiB, {n} steps" for n in lengths)
-    lines = [f"| row | what | ms/step | img/s | step time / plain's | {memory} | MFU |",
+    lines = [f"| row | what | ms/step | img/s | step time / plain's (paired) | {memory} | MFU |",
              "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in lengths) + " | ---: |"]
     for name in variants:
         rows = [r for r in results if r["variant"] == name]
         step = statistics.median(r["seconds_per_step"] for r in rows)
+        ratio = statistics.median(r["seconds_per_step"] / plain[r["repeat"], r["steps"]] for r in rows)
         peaks = [max(r["peak_bytes"] for r in rows if r["steps"] == n) for n in lengths]
         isolated = all(r["isolated"] for r in rows)  # one process for every run: its peak says nothing per row
         peaks_text = " | ".join(f"{p / 2**20:.0f}" if isolated else "—" for p in peaks)
         mfu = f"{flops[name] / step / mfu_peak:.1%}" if mfu_peak and name in flops else "—"
         lines.append(f"| `{name}` | {bt.VARIANTS[name][1]} | {step * 1e3:.2f} | {batch / step:.0f} | "
-                     f"{step / plain:.3f} | {peaks_text} | {mfu} |")
+                     f"{ratio:.3f} | {peaks_text} | {mfu} |")
     return "\n".join(lines)
 
 
@@ -82,7 +85,7 @@ def training_section(args: argparse.Namespace, cfg, device: torch.device) -> lis
                 job = {"variant": name, "overrides": args.overrides, "steps": steps, "log_every": args.log_every,
                        "device": str(device), "threads": args.threads}
                 result = bt.measure(job) if args.in_process else bt.measure_in_child(job)
-                results.append({**result, "isolated": not args.in_process})
+                results.append({**result, "repeat": repeat, "isolated": not args.in_process})
                 print(f"{name:18s} {steps:5d} steps: {result['seconds_per_step'] * 1e3:8.2f} ms/step", file=sys.stderr)
     mfu_peak, flops = None, {}
     if device.type == "cuda":

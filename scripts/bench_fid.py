@@ -143,7 +143,7 @@ def fid_table(rows: list[dict], features: str, weights_note: str) -> str:
              "| tool | first evaluation (s) | generated img/s | with cached real features (s) | cached / first |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for row in rows:
-        lines.append(f"| {row['tool']} | {row['full']:.2f} | {row['samples'] / row['full']:.0f} | "
+        lines.append(f"| {row['tool']} | {row['full']:.2f} | {row['samples'] / row['full']:.3g} | "
                      f"{row['cached']:.2f} | {row['cached'] / row['full']:.2f} |")
     lines.append(f"| ganrun / torch-fidelity | {ganrun['full'] / fidelity['full']:.2f}x | | "
                  f"{ganrun['cached'] / fidelity['cached']:.2f}x | |")
