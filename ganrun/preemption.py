@@ -65,11 +65,11 @@ class StopSignals:
         for number, handler in self.previous.items():
             signal.signal(number, handler)
 
-    def finish(self, step: int, checkpoint: Path | None) -> None:
-        """After the loop: restore the handlers; if a signal stopped the run, hand over to submitit's
-        handler (which requeues and exits) or exit with 128 + the signal's number."""
+    def finish(self, step: int, checkpoint: Path | None, finished: bool) -> None:
+        """After the loop: restore the handlers; if a signal stopped the run before its last step, hand
+        over to submitit's handler (which requeues and exits) or exit with 128 + the signal's number."""
         self.restore()
-        if self.received is None:
+        if self.received is None or finished:  # a signal during the last step: the run is complete anyway
             return
         name = signal.Signals(self.received).name
         print(f"ganrun: stopped by {name} after step {step}; checkpoint {checkpoint}; run the same command "

@@ -10,6 +10,7 @@ what the loop calls, `exp.generator` / `exp.discriminator` what checkpoints save
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +27,7 @@ from ganrun import checkpoint, fast_path, state
 from ganrun.config import ConfigError
 from ganrun.data import infinite_batches
 from ganrun.guard import NonFiniteGuard
+from ganrun.metrics import build_evaluator
 from ganrun.models import apply_spectral_norm
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
@@ -154,6 +156,8 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         print(f"Continuing from {last_saved} (step {start})")
     else:
         writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
+    # Metrics (metrics.py) see only a sampling function: they never touch the training state.
+    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled else None
     progress = Progress(trainer.steps, start=start, mode=trainer.progress)
     scalars: dict[str, float] = {}
     stop = StopSignals()  # SIGTERM/SIGINT: finish the step, checkpoint, exit (preemption.py)
@@ -206,6 +210,12 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             progress.update(step, scalars)
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
             writer.samples(step, generate(G, fixed_latents), real_points)
+        if evaluator is not None and ((cfg.metrics.every and step % cfg.metrics.every == 0) or step == trainer.steps):
+            results = evaluator(lambda n: generate(G, torch.randn(n, exp.latent_dim, device=device)))
+            writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
+            with open(run_dir / "metrics.jsonl", "a") as lines:
+                lines.write(json.dumps({"step": step, **results}) + "\n")
+            print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))
         if ((trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps
                 or stop.requested):
             if not guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN
@@ -220,6 +230,6 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     writer.close()
     stop.restore()
     guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
-    stop.finish(step, last_saved)  # after SIGTERM/SIGINT: exit 143/130 (preemption.py)
+    stop.finish(step, last_saved, finished=step == trainer.steps)  # SIGTERM/SIGINT: exit 143/130 (preemption.py)
     print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")

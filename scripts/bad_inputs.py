@@ -17,9 +17,10 @@ import torch
 
 from tests.test_cli import BAD_OVERRIDES
 from ganrun.checkpoint import FORMAT
-from tests.test_reliability import BAD_INPUTS, ENV, RUN, cli_args, make_inputs
+from tests.test_failures import BAD_INPUTS
+from tests.tiny_runs import ENV, RUN, cli_args, make_inputs
 
-# Refused once torch has read the file; tests/test_reliability.py checks these in process.
+# Refused once torch has read the file; tests/test_failures.py and tests/test_state.py check these in process.
 MORE = {
     "malicious pickle as checkpoint": ["trainer.resume={i}/malicious.pt"],
     "checkpoint of another config": ["seed=4", "trainer.resume={i}/another_config.pt"],
@@ -55,7 +56,8 @@ def main() -> None:
             rows.append((f"{name}: {' '.join(shown)}",
                          *answer(cli_args(*base, *(a.format(i=inputs) for a in arguments)), work)))
         ran = (work / "payload_ran").exists()
-        print(f"Every bad input of tests/test_cli.py and tests/test_reliability.py, run with `{__doc__.split(chr(10))[2].strip()}`.\n")
+        command = __doc__.splitlines()[2].strip()
+        print(f"Every bad input of tests/test_cli.py and tests/test_failures.py, run with `{command}`.\n")
         print("| input | exit | what ganrun prints (stderr) |\n| --- | --- | --- |")
         for shown, code, stderr in rows:
             text = stderr.replace(str(inputs), "<inputs>").replace("|", "\\|").replace("\n", "<br>")

@@ -95,3 +95,25 @@ def test_spectral_norm_is_applied_to_d(tmp_path, monkeypatch):
     parametrized = [m for m in exp.discriminator.modules() if hasattr(m, "parametrizations")]
     assert parametrized and all("weight" in m.parametrizations for m in parametrized)
     assert not any(hasattr(m, "parametrizations") for m in exp.generator.modules())
+
+
+@pytest.mark.parametrize("dataset,architecture,names", [
+    ("digits", "dcgan", {"FID_classifier", "KID_classifier", "IS_classifier", "precision_classifier",
+                         "recall_classifier"}),
+    ("ring", "mlp", {"modes", "hq", "reverse_kl"}),
+])
+def test_metrics_during_training_reach_tensorboard_and_the_jsonl(tmp_path, monkeypatch, dataset, architecture, names):
+    import json
+
+    monkeypatch.setenv("GANRUN_CACHE", str(tmp_path / "cache"))
+    cfg = tiny_config(f"dataset={dataset}", "metrics=default", "metrics.every=1", "metrics.num_samples=100",
+                      "metrics.kid_subsets=2", "metrics.kid_subset_size=20", "metrics.num_points=200",
+                      architecture=architecture)
+    train.run(cfg, tmp_path)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2]
+    assert names <= set(lines[-1])
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert {f"metrics/{name}" for name in names} <= set(events.Tags()["scalars"])
+    assert [e.step for e in events.Scalars(f"metrics/{sorted(names)[0]}")] == [1, 2]
