@@ -3,6 +3,7 @@
     ganrun eval checkpoint=PATH [out=FILE.json] [metrics.KEY=VALUE ...]
     ganrun eval fake=FOLDER_OR_NPZ dataset=NAME [dataset.KEY=VALUE ...] [metrics.KEY=VALUE ...]
     ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz [interpolate=true] [seed=S]
+    ganrun summarize SWEEP_FOLDER [metric=TAG] [direction=minimize|maximize]
 """
 
 from __future__ import annotations
@@ -195,3 +196,10 @@ def sample(args: list[str]) -> None:
     else:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
     print(f"{len(samples)} samples written to {out}")
+
+
+def summarize(args: list[str]) -> None:
+    """`ganrun summarize <sweep folder> [metric=TAG] [direction=minimize|maximize]`: the sweep's table."""
+    from ganrun.sweeps import summarize_command
+
+    summarize_command(args)

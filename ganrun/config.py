@@ -45,6 +45,15 @@ class TrainerConfig:
     resume: Optional[str] = None
     resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
     on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
+    # The fast path (ganrun/fast_path.py, docs/benchmarks.md)
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast dtype of G's and D's passes (fp16 adds loss scaling)
+    channels_last: bool = False  # NHWC weights for the convolutional nets
+    compile: bool = False  # torch.compile G and D (a gradient penalty's pass through D stays eager)
+    compile_backend: str = "inductor"  # aot_eager: trace without generating code (debugging)
+    tf32: bool = True  # CUDA: TF32 tensor cores for fp32 matmuls and convolutions
+    cudnn_benchmark: bool = True  # CUDA: cuDNN times its algorithms once per shape
+    data_on_device: bool = True  # in-memory datasets copied to the device once, batched by index there
+    reuse_fake: bool = False  # G's update reuses the D step's fakes (d_steps=1): not Algorithm 1's fresh z
 
 
 @dataclass
@@ -127,6 +136,7 @@ class OptimizerConfig:
     betas: Optional[List[float]] = None  # adam
     alpha: Optional[float] = None  # rmsprop
     momentum: Optional[float] = None  # sgd
+    fused: Optional[bool] = None  # adam, sgd: null lets the trainer pick fused kernels where the device has them
     generator: Any = None
     discriminator: Any = None
 
@@ -181,6 +191,7 @@ def register_schemas() -> None:
 # ---------------------------------------------------------------- checks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _positive(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
@@ -203,6 +214,10 @@ def validate(cfg: DictConfig) -> None:
                 "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
+    direction = OmegaConf.select(cfg, "sweep.direction")
+    if direction is not None and direction not in ("minimize", "maximize"):
+        raise ConfigError(f"sweep.direction={direction}: use minimize or maximize")
+
     device = str(cfg.trainer.device)
     if device.split(":")[0] not in DEVICES:
         raise ConfigError(f"trainer.device={device} is unknown: use one of {', '.join(DEVICES)} (or cuda:N)")
@@ -212,6 +227,11 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.on_nan={cfg.trainer.on_nan}: use stop (end the run) or skip (drop the update)")
     if cfg.trainer.resume is not None:
         check_checkpoint_file(Path(cfg.trainer.resume), f"trainer.resume={cfg.trainer.resume}", folder_allowed=True)
+    if cfg.trainer.precision not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={cfg.trainer.precision} is unknown: use one of {', '.join(PRECISIONS)}")
+    if cfg.trainer.reuse_fake and cfg.objective.d_steps != 1:
+        raise ConfigError(f"trainer.reuse_fake=true needs objective.d_steps=1 (one fake batch per step to reuse), "
+                          f"got objective.d_steps={cfg.objective.d_steps}: set trainer.reuse_fake=false")
 
     arch, data = cfg.architecture, cfg.dataset
     resolution = OmegaConf.select(data, "resolution")

@@ -1,10 +1,13 @@
 """Build the experiment from the config, then train it: one loop, read top to bottom.
 
 Each iteration is Algorithm 1 of Goodfellow et al. (2014) with the objective's losses: k = d_steps
-updates of D on fresh real and generated batches, then one update of G on a fresh latent batch.
+updates of D on fresh real and generated batches, then one update of G on a fresh latent batch
+(`trainer.reuse_fake=true`: on the D step's fakes instead, as pytorch/examples' DCGAN does).
 Nothing in a step waits for the device; values are read back only at logging steps, except with
 seed 001's adaptive schedule (tricks.adaptive), whose while-loops read each loss to decide.
-The tricks (ganrun/tricks.py) act at marked points: what D sees, G's EMA, the learning rates.
+The tricks (ganrun/tricks.py) act at marked points: what D sees, G's EMA, the learning rates. The fast
+path (precision, channels_last, compile, fused optimizers) is set up in fast_path.py: G and D below are
+what the loop calls, `exp.generator` / `exp.discriminator` what checkpoints save.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from torch.nn.utils import clip_grad_norm_
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel
 
-from ganrun import checkpoint, state
+from ganrun import checkpoint, distributed, fast_path, state
 from ganrun.config import ConfigError
 from ganrun.config_family import is_conditional, model_options, smoothing_targets
 from ganrun.data import infinite_batches
@@ -37,6 +40,7 @@ from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.sampling import GeneratorInputs, real_batch
+from ganrun.sweeps import hparams_of
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
                            stateful_tricks, trick_scalars)
 from ganrun.unrolled import unrolled_discriminator
@@ -73,9 +77,7 @@ class Experiment:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return distributed.auto_device() if name == "auto" else torch.device(name)
 
 
 def make(node: DictConfig, **kwargs: Any) -> Any:
@@ -103,8 +105,8 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     if cfg.architecture.spectral_norm:
         discriminator = apply_spectral_norm(discriminator)
     discriminator = discriminator.to(device)
-    optimizer_g = make(cfg.optimizer.generator)(generator.parameters())
-    optimizer_d = make(cfg.optimizer.discriminator)(discriminator.parameters())
+    optimizer_g = fast_path.make_optimizer(make(cfg.optimizer.generator), generator.parameters(), device)
+    optimizer_d = fast_path.make_optimizer(make(cfg.optimizer.discriminator), discriminator.parameters(), device)
     return Experiment(
         dataset=dataset,
         generator=generator,
@@ -151,20 +153,30 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     trainer, objective, tricks = cfg.trainer, cfg.objective, cfg.tricks
     device = resolve_device(trainer.device)
     state.seed_everything(cfg.seed)
+    fast_path.configure_backends(device, trainer)
     exp = build(cfg, device)
-    G, D = exp.generator, exp.discriminator
-    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed, device=device,
-                               num_workers=trainer.num_workers)
+    main, rank = distributed.is_main(), distributed.rank()  # under torchrun, rank 0 alone writes
+    for module in (exp.generator, exp.discriminator):
+        distributed.broadcast_state(module)  # the same weights on every rank (a no-op in one process)
+    G, D = (fast_path.for_training(module, trainer, device) for module in (exp.generator, exp.discriminator))
+    fast_path.warn_eager_penalty(trainer, exp.penalty)
+    scaling = fast_path.LossScaling(trainer.precision, device,  # fp16's gradient scaling; else plain
+                                    optimizer_d=exp.optimizer_d, optimizer_g=exp.optimizer_g)
+    reuse_fake = trainer.reuse_fake
+    batches = infinite_batches(exp.dataset, trainer.batch_size, seed=cfg.seed + rank, device=device,
+                               num_workers=trainer.num_workers, on_device=trainer.data_on_device)
     guard = NonFiniteGuard(trainer.on_nan, device)
-    parts = state.stateful_parts(exp, batches=batches, nonfinite=guard)  # what a checkpoint carries
+    # what a checkpoint carries
+    parts = state.stateful_parts(exp, batches=batches, nonfinite=guard, loss_scaling=scaling)
     checkpoints = run_dir / "checkpoints"
     last_saved, saved = state.find_checkpoint(checkpoints, trainer.resume) or (None, None)
     start = state.restore(parts, saved, cfg, last_saved) if saved else 0  # ConfigError: another config
     if start >= trainer.steps:
         print(f"{run_dir} already holds step {start} of trainer.steps={trainer.steps}: nothing to train")
         return None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     conditional = exp.num_classes is not None
     inputs = GeneratorInputs(tricks.latent, exp.latent_dim, exp.num_classes, device)  # z (and labels) for G
@@ -179,17 +191,19 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     max_g_updates = 1 if adaptive.t_g is None else adaptive.max_updates
 
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
-    writer = RunWriter(run_dir, purge_step=start + 1 if start else None)
-    if start:
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg)) \
+        if main else distributed.Silent()
+    if start and main:
         print(f"Continuing from {last_saved} (step {start})")
-    else:
+    elif not start:
         writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
-    # Metrics (metrics.py) see only a sampling function: they never touch the training state.
-    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled else None
-    progress = Progress(trainer.steps, start=start, mode=trainer.progress)
+    # Metrics (metrics.py) see only a sampling function: they never touch the training state. Rank 0 alone.
+    evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled and main else None
+    progress = Progress(trainer.steps, start=start, mode=trainer.progress) if main else distributed.Silent()
     scalars: dict[str, float] = {}
     stop = StopSignals()  # SIGTERM/SIGINT: finish the step, checkpoint, exit (preemption.py)
     state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
+    distributed.seed_per_rank(cfg.seed, start)  # under torchrun: each rank its own noise
     started = time.perf_counter()
 
     for step in range(start + 1, trainer.steps + 1):
@@ -201,9 +215,10 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         # ---- D updates: the seeds' k = d_steps of them, or while loss_D > t_d; G held fixed
         for _ in range(max_d_updates):
             real, real_labels = real_batch(batches, conditional)
-            with torch.no_grad():
-                latents, fake_labels = inputs(trainer.batch_size)
-                fake = G(latents, fake_labels)
+            latents, fake_labels = inputs(trainer.batch_size)
+            with torch.set_grad_enabled(reuse_fake):  # reuse_fake keeps G's graph for G's update below
+                generated = G(latents, fake_labels)
+            fake, generated_labels = generated.detach(), fake_labels
             if exp.history is not None:  # historical generator batches: part of the fakes from the past
                 fake, fake_labels = exp.history.mix(fake, fake_labels)
             # What D sees: instance noise, then PacGAN packing (both no-ops when off)
@@ -211,27 +226,31 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             # Real and fake go through D in separate batches (BatchNorm sees one kind at a time) unless mixed.
             d_real, d_fake = judge(D, real_in, real_labels, fake_in, fake_labels, tricks.mixed_bn_batches)
             d_loss, d_terms = exp.d_loss(d_real, d_fake, **(exp.objective_state or {}))  # BEGAN: k_t
-            if exp.penalty is not None:  # penalties see D with the real batch's labels (if any)
-                penalty, penalty_terms = exp.penalty(partial(D, labels=real_labels), real_in, fake_in)
+            if exp.penalty is not None:  # on the built D (eager, fp32: a compiled graph has no double backward)
+                penalty, penalty_terms = exp.penalty(partial(exp.discriminator, labels=real_labels), real_in, fake_in)
                 d_loss, d_terms = d_loss + penalty, {**d_terms, **penalty_terms}
             if not keep_training(d_loss, adaptive.t_d):
                 break
             exp.optimizer_d.zero_grad(set_to_none=True)
-            d_loss.backward()
+            scaling.backward(d_loss, exp.optimizer_d)
+            distributed.average_gradients(D)  # torchrun: every rank steps with the mean gradient
             d_grad_norm = gradient_norm(D) if logging_step else d_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(D.parameters(), tricks.grad_clip)
-            if guard.allows(d_loss, D):  # trainer.on_nan=skip drops a non-finite update
-                exp.optimizer_d.step()
+            scaling.step(exp.optimizer_d, apply=guard.allows(d_loss, D))  # on_nan=skip drops a non-finite update
             d_updates += 1
             if objective.clip_weights is not None:
                 clip_weights(D, objective.clip_weights)
 
-        # ---- G updates: one on a fresh latent batch, or while loss_G > t_g; D held fixed
+        # ---- G updates: one on a fresh latent batch (or the D step's, reuse_fake), or while loss_G > t_g
         D.requires_grad_(False)  # no gradients into D's weights: they would be discarded anyway
         for _ in range(max_g_updates):
-            latents, fake_labels = inputs(trainer.batch_size)
-            fake_in = discriminator_input(G(latents, fake_labels), noise_std, tricks.pack)
+            if reuse_fake and g_updates == 0:  # the D step's batch, graph kept: one G forward saved
+                fake_labels = generated_labels
+            else:
+                latents, fake_labels = inputs(trainer.batch_size)
+                generated = G(latents, fake_labels)
+            fake_in = discriminator_input(generated, noise_std, tricks.pack)
             scorer = D
             if objective.unroll_steps:  # Unrolled GAN: G is scored by D after K differentiable D updates
                 real, real_labels = real_batch(batches, conditional)
@@ -246,12 +265,12 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             if not keep_training(g_loss, adaptive.t_g):
                 break
             exp.optimizer_g.zero_grad(set_to_none=True)
-            g_loss.backward()
+            scaling.backward(g_loss, exp.optimizer_g)
+            distributed.average_gradients(G)
             g_grad_norm = gradient_norm(G) if logging_step else g_grad_norm
             if tricks.grad_clip is not None:
                 clip_grad_norm_(G.parameters(), tricks.grad_clip)
-            if guard.allows(g_loss, G):
-                exp.optimizer_g.step()
+            scaling.step(exp.optimizer_g, apply=guard.allows(g_loss, G))
             g_updates += 1
         D.requires_grad_(True)
         if not guard.watch(step, {"loss/D": d_loss, "loss/G": g_loss}, {"G": G, "D": D}):
@@ -293,8 +312,9 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             if not guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN
                 break
             writer.flush()  # every step up to the checkpoint's is on disk before the checkpoint is
-            last_saved = checkpoint.save(state.training_state(parts, cfg, step),
-                                         checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
+            if main:
+                last_saved = checkpoint.save(state.training_state(parts, cfg, step),
+                                             checkpoint.checkpoint_path(checkpoints, step), keep=trainer.keep_checkpoints)
         if stop.requested:
             break
 
@@ -303,5 +323,6 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     stop.restore()
     guard.raise_if_failed(last_saved)  # NonFiniteError: one line, exit code 3 (app.py)
     stop.finish(step, last_saved, finished=step == trainer.steps)  # SIGTERM/SIGINT: exit 143/130 (preemption.py)
-    print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
+    if main:
+        print(f"Run folder: {run_dir}\nSee it with: tensorboard --logdir {run_dir.parent}")
     return scalars.get("loss/G")
