@@ -253,14 +253,14 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             fake_in = discriminator_input(generated, noise_std, tricks.pack)
             scorer = D
             if objective.unroll_steps:  # Unrolled GAN: G is scored by D after K differentiable D updates
-                real, real_labels = real_batch(batches, conditional)
-                scorer = unrolled_discriminator(D, exp.d_loss, exp.optimizer_d,
+                real, real_labels = real_batch(batches, conditional)  # (the built D: twice differentiable)
+                scorer = unrolled_discriminator(exp.discriminator, exp.d_loss, exp.optimizer_d,
                                                 discriminator_input(real, noise_std, tricks.pack), real_labels,
                                                 fake_in, fake_labels, objective.unroll_steps)
             d_fake_g = scorer(fake_in, fake_labels)
             g_loss, g_terms = exp.g_loss(d_fake_g)
             if exp.g_penalty is not None:
-                g_penalty, g_penalty_terms = exp.g_penalty(D, fake_in)
+                g_penalty, g_penalty_terms = exp.g_penalty(exp.discriminator, fake_in)  # reads D's encoder
                 g_loss, g_terms = g_loss + g_penalty, {**g_terms, **g_penalty_terms}
             if not keep_training(g_loss, adaptive.t_g):
                 break
@@ -278,7 +278,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
 
         # ---- after the updates: G's moving average, BEGAN's k_t, the learning-rate schedules
         if exp.ema_generator is not None:
-            exp.ema_generator.update_parameters(G)
+            exp.ema_generator.update_parameters(exp.generator)
         if exp.objective_state is not None:  # BEGAN: from this step's real energies and G's fake energies
             exp.objective_state["k"], equilibrium_terms = began_equilibrium(
                 exp.objective_state["k"], d_real, d_fake_g, **objective.equilibrium)

@@ -144,3 +144,12 @@ def test_eval_and_sample_use_the_ema_generator_and_the_labels_of_a_conditional_r
     from PIL import Image
 
     assert Image.open(tmp_path / "grid.png").size == (4 * 10 + 2, 5 * 10 + 2)  # 5 rows (classes 0-4) of 4
+
+
+@pytest.mark.parametrize("overrides, architecture", [
+    (["objective=ebgan", "trainer.precision=bf16"], "autoencoder"),  # the pull-away term reads D's encoder
+    (["dataset=ring", "objective=unrolled", "objective.unroll_steps=2", "trainer.precision=bf16"], "mlp"),
+    (["trainer.reuse_fake=true", "tricks.history.size=16", "tricks.ema_decay=0.9", "conditional=true"], "dcgan"),
+])
+def test_the_family_trains_behind_the_fast_path_wrappers(tmp_path, overrides, architecture):
+    assert train.run(tiny_config(*overrides, architecture=architecture), tmp_path) is not None
