@@ -45,6 +45,15 @@ class TrainerConfig:
     resume: Optional[str] = None
     resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
     on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
+    # The fast path (ganrun/fast_path.py, docs/benchmarks.md)
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast dtype of G's and D's passes (fp16 adds loss scaling)
+    channels_last: bool = False  # NHWC weights for the convolutional nets
+    compile: bool = False  # torch.compile G and D (a gradient penalty's pass through D stays eager)
+    compile_backend: str = "inductor"  # aot_eager: trace without generating code (debugging)
+    tf32: bool = True  # CUDA: TF32 tensor cores for fp32 matmuls and convolutions
+    cudnn_benchmark: bool = True  # CUDA: cuDNN times its algorithms once per shape
+    data_on_device: bool = True  # in-memory datasets copied to the device once, batched by index there
+    reuse_fake: bool = False  # G's update reuses the D step's fakes (d_steps=1): not Algorithm 1's fresh z
 
 
 @dataclass
@@ -98,6 +107,7 @@ class ArchitectureConfig:
     resolutions: Optional[List[int]] = None
     points: bool = False
     spectral_norm: bool = False  # spectral normalization on every layer of D
+    energy: bool = False  # D outputs reconstruction energies (autoencoder), not logits
     generator: Any = None
     discriminator: Any = None
 
@@ -110,6 +120,13 @@ class ObjectiveConfig:
     g_loss: Any = None
     penalty: Any = None
     clip_weights: Optional[float] = None  # WGAN: clamp D's weights to [-c, c] after each D step
+    sigmoid_cross_entropy: bool = False  # D's loss is the sigmoid cross-entropy: label smoothing applies
+    energy: bool = False  # the losses take energies (EBGAN, BEGAN): D must be architecture=autoencoder
+    auxiliary_classifier: bool = False  # AC-GAN: G gets labels, D a class head (conditional by construction)
+    g_penalty: Any = None  # a term added to G's loss from D and the fakes (EBGAN's pull-away term)
+    equilibrium: Any = None  # BEGAN: {gamma, lambda_k} of the k_t control
+    unroll_steps: int = 0  # Unrolled GAN's K: G is judged by D after K differentiable D updates
+    divergence: Optional[str] = None  # f-GAN: one of config_family.FGAN_DIVERGENCES
 
 
 @dataclass
@@ -119,6 +136,7 @@ class OptimizerConfig:
     betas: Optional[List[float]] = None  # adam
     alpha: Optional[float] = None  # rmsprop
     momentum: Optional[float] = None  # sgd
+    fused: Optional[bool] = None  # adam, sgd: null lets the trainer pick fused kernels where the device has them
     generator: Any = None
     discriminator: Any = None
 
@@ -160,8 +178,11 @@ SCHEMAS = {
 
 
 def register_schemas() -> None:
+    # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
+    from ganrun.config_family import TricksConfig
+
     store = ConfigStore.instance()
-    for group, families in SCHEMAS.items():
+    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
         for family, node in families.items():
             # Stored outside any config group so they stay out of `--help`'s list of groups.
             store.store(name=f"{group}_{family}_schema", node=node)
@@ -170,6 +191,7 @@ def register_schemas() -> None:
 # ---------------------------------------------------------------- checks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _positive(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
@@ -189,7 +211,7 @@ def validate(cfg: DictConfig) -> None:
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
     for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
-                "objective.clip_weights", "dataset.std", "dataset.radius", "dataset.spacing"):
+                "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
 
     direction = OmegaConf.select(cfg, "sweep.direction")
@@ -205,6 +227,11 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.on_nan={cfg.trainer.on_nan}: use stop (end the run) or skip (drop the update)")
     if cfg.trainer.resume is not None:
         check_checkpoint_file(Path(cfg.trainer.resume), f"trainer.resume={cfg.trainer.resume}", folder_allowed=True)
+    if cfg.trainer.precision not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={cfg.trainer.precision} is unknown: use one of {', '.join(PRECISIONS)}")
+    if cfg.trainer.reuse_fake and cfg.objective.d_steps != 1:
+        raise ConfigError(f"trainer.reuse_fake=true needs objective.d_steps=1 (one fake batch per step to reuse), "
+                          f"got objective.d_steps={cfg.objective.d_steps}: set trainer.reuse_fake=false")
 
     arch, data = cfg.architecture, cfg.dataset
     resolution = OmegaConf.select(data, "resolution")
@@ -227,6 +254,10 @@ def validate(cfg: DictConfig) -> None:
                           "(or set dataset.download=true where torchvision can download them)")
 
     validate_metrics(cfg.metrics)
+    from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
+
+    validate_family(cfg)
+    validate_tricks(cfg)
 
 
 def validate_metrics(cfg: DictConfig) -> None:

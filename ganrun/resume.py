@@ -27,6 +27,9 @@ RESUMABLE = (
     "trainer.keep_checkpoints", "trainer.num_grid_samples", "trainer.device", "trainer.progress",
     "trainer.num_workers",  # the order comes from (seed, epoch), not from the workers
     "trainer.resume", "trainer.resume_force", "trainer.on_nan",
+    # How the same arithmetic runs (fast_path.py); reuse_fake is not here: it changes the algorithm.
+    "trainer.precision", "trainer.channels_last", "trainer.compile", "trainer.compile_backend", "trainer.tf32",
+    "trainer.cudnn_benchmark", "trainer.data_on_device",  # both batch paths give the same batches
     "metrics",  # they measure with their own seeded generators (ganrun/metrics): the run's noise is untouched
 )
 SHOWN_DIFFERENCES = 4

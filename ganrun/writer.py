@@ -19,10 +19,10 @@ REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
 FAKE_COLOUR = torch.tensor([0.85, 0.15, 0.10])
 
 
-def image_grid(images: Tensor) -> Tensor:
-    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1], about square."""
-    rows = max(1, int(round(images.shape[0] ** 0.5)))
-    return make_grid(images.detach().float().cpu(), nrow=rows, normalize=True, value_range=(-1, 1), pad_value=1)
+def image_grid(images: Tensor, nrow: int | None = None) -> Tensor:
+    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1]: `nrow` images a row, or about square."""
+    nrow = nrow or max(1, int(round(images.shape[0] ** 0.5)))
+    return make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1)
 
 
 def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
@@ -63,10 +63,11 @@ class RunWriter:
         self.final.update(values)
         self.final_step = step
 
-    def samples(self, step: int, samples: Tensor, real: Tensor | None = None) -> None:
-        """A grid for images; for 2-D points a scatter plot over the real data."""
+    def samples(self, step: int, samples: Tensor, real: Tensor | None = None, nrow: int | None = None) -> None:
+        """A grid for images (`nrow` a row: one class a row for a conditional G); for 2-D points a
+        scatter plot over the real data."""
         if samples.dim() == 4:
-            self.tensorboard.add_image("samples/fixed", image_grid(samples), step)
+            self.tensorboard.add_image("samples/fixed", image_grid(samples, nrow), step)
         else:
             extent = 1.2 * float(torch.cat([real, samples.cpu()]).abs().quantile(0.99)) if real is not None else 3.0
             self.tensorboard.add_image("samples/scatter", scatter_image(samples, real, max(extent, 1.0)), step)

@@ -2,10 +2,11 @@
 
 Datasets held in memory as tensors (`dataset.tensors = (x, y)`: digits, ring, grid, and MNIST,
 FashionMNIST, CIFAR-10 when small) are copied to the device once and batched by indexing there, with
-no DataLoader; others go through a DataLoader. Either way epoch e's order is a permutation drawn from
-a CPU `torch.Generator` seeded with (seed, e) alone, so a seed gives the same batches on any device and
-with any number of workers, and the stream's position is two integers, `(epoch, batch)`: a resumed
-run jumps straight there (`load_state_dict`) without replaying the epochs before it.
+no DataLoader (unless `on_device=False`); others go through a DataLoader. Either way epoch e's order
+is a permutation drawn from a CPU `torch.Generator` seeded with (seed, e) alone, so a seed gives the
+same batches on any device, with any number of workers and on either path, and the stream's position
+is two integers, `(epoch, batch)`: a resumed run jumps straight there (`load_state_dict`) without
+replaying the epochs before it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Batches:
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device,
-                 num_workers: int = 0, drop_last: bool = True) -> None:
+                 num_workers: int = 0, drop_last: bool = True, on_device: bool = True) -> None:
         size = len(dataset)
         if size < batch_size:
             name = getattr(dataset, "name", type(dataset).__name__)
@@ -46,7 +47,7 @@ class Batches:
         self.end = size - size % batch_size if drop_last else size
         self.epoch, self.batch = 0, 0
         self._current: Iterator[Batch] | None = None
-        if hasattr(dataset, "tensors"):
+        if on_device and hasattr(dataset, "tensors"):  # on_device=False: the DataLoader for every dataset
             self.tensors = tuple(t.to(self.device) for t in dataset.tensors)
             self.loader = None
         else:
@@ -107,5 +108,8 @@ class _EpochIndices:
 
 
 def infinite_batches(dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device,
-                     num_workers: int = 0, drop_last: bool = True) -> Batches:
-    return Batches(dataset, batch_size, seed=seed, device=device, num_workers=num_workers, drop_last=drop_last)
+                     num_workers: int = 0, drop_last: bool = True, on_device: bool = True) -> Batches:
+    """`on_device=False` sends in-memory datasets through the DataLoader too (`trainer.data_on_device=false`:
+    a device short of memory, or a comparison); both paths give the same batches."""
+    return Batches(dataset, batch_size, seed=seed, device=device, num_workers=num_workers, drop_last=drop_last,
+                   on_device=on_device)
