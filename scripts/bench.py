@@ -38,6 +38,11 @@ SMOKE = ["architecture.generator.width=8", "architecture.discriminator.width=8",
 # ---------------------------------------------------------------- report
 
 
+def load_average() -> str:
+    """Other jobs on this machine: the figures are only as quiet as this."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine(device: torch.device) -> list[str]:
     import torch_fidelity
 
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> str:
     bt.limit_threads(args.threads)
     device = torch.device(args.device)
     cfg = bt.compose_config(args.overrides)
-    load_before = os.getloadavg()
+    load_before = load_average()
     shape = f"{cfg.dataset.channels}x{cfg.dataset.resolution}x{cfg.dataset.resolution}"
     report = ["# ganrun benchmark", "", *machine(device),
               f"- command: `python scripts/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
@@ -140,8 +145,8 @@ def main(argv: list[str] | None = None) -> str:
               f"{cfg.architecture.discriminator.width}) on {cfg.dataset.name} {shape}, batch {cfg.trainer.batch_size}"]
     if not args.no_train:
         report += training_section(args, cfg, device)
-    report += [f"- load average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in load_before)}; "
-               f"after training: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+    report += [f"- load average (1, 5, 15 min) at the start: {load_before}"
+               + ("" if args.no_train else f"; after the training rows: {load_average()}")]
     times = bt.optimizer_step_times(cfg)
     report += ["", f"## Adam step over G's and D's parameters, {device.type}", "",
                "| implementation | ms/step |", "| --- | ---: |",
@@ -166,6 +171,7 @@ def main(argv: list[str] | None = None) -> str:
                                   device=device)
         report += ["", f"## FID throughput, {device.type}", "",
                    bench_fid.fid_table(rows, args.fid_features, weights_note)]
+        report += ["", f"- load average (1, 5, 15 min) after the FID rows: {load_average()}"]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:
