@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -13,6 +14,7 @@ from omegaconf import DictConfig
 
 from ganrun.cli import CONF_DIR, EXIT_NONFINITE, EXIT_USAGE, NonFiniteError
 from ganrun.config import ConfigError, register_schemas, validate
+from ganrun.sweeps import STATUS_FILE, record_job
 
 register_schemas()
 
@@ -21,7 +23,7 @@ def _discard_if_empty(run_dir: Path) -> None:
     """Remove a run folder that holds nothing but Hydra's own files, so no half-run looks like a result."""
     if not run_dir.exists():
         return
-    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml"}
+    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
         # and the folders Hydra made for it (outputs/runs/), when nothing else is in them
@@ -31,23 +33,26 @@ def _discard_if_empty(run_dir: Path) -> None:
             parent = parent.parent
 
 
+def _train(cfg: DictConfig, run_dir: Path) -> None:
+    validate(cfg)
+    from ganrun.train import run  # imports torch: seconds, so only once the config is known good
+
+    run(cfg, run_dir)
+
+
 @hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
 def train_app(cfg: DictConfig) -> float | None:
+    """Returns the final value of `sweep.metric`: what hydra/sweeper=optuna optimises."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        validate(cfg)
-        from ganrun.train import run  # imports torch: seconds, so only once the config is known good
-
-        return run(cfg, run_dir)
+        # In a sweep a failed job is recorded (its log, status.json) and returns NaN: the others go on.
+        return record_job(partial(_train, cfg, run_dir), run_dir, cfg.sweep.metric, sweep=in_sweep)
     except NonFiniteError as error:  # a NaN or Inf stopped the run (guard.py); its checkpoints stay
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            raise
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NONFINITE)
     except ConfigError as error:
         _discard_if_empty(run_dir)
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            raise  # the sweep marks this job failed and goes on
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)

@@ -117,12 +117,26 @@ def check_train_overrides(args: list[str]) -> None:
 
 def train(args: list[str]) -> None:
     passthrough = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
-    if not passthrough.intersection(args) and not any(a.startswith("--info") for a in args):
+    informative = passthrough.intersection(args) or any(a.startswith("--info") for a in args)
+    if not informative:
         check_train_overrides(args)
+    torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative
+    if torchrun:
+        if "-m" in args or "--multirun" in args:
+            fail("under torchrun ganrun trains one run on every process: sweep without torchrun (see README, Sweeps)")
+        from ganrun import distributed  # imports torch
+
+        overrides, flags = split_args(args)
+        args = [*distributed.one_run_folder(overrides), *flags]
     from ganrun.app import train_app
+    from ganrun.sweeps import exit_code_of_last_sweep
 
     sys.argv = ["ganrun train", *args]
     train_app()
+    if torchrun:
+        distributed.stop()
+    if exit_code_of_last_sweep():  # the sweep finished, but some of its jobs failed (summary.md says which)
+        sys.exit(exit_code_of_last_sweep())
 
 
 def main(argv: list[str] | None = None) -> None:

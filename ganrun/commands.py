@@ -3,6 +3,7 @@
     ganrun eval checkpoint=PATH [out=FILE.json] [metrics.KEY=VALUE ...]
     ganrun eval fake=FOLDER_OR_NPZ dataset=NAME [dataset.KEY=VALUE ...] [metrics.KEY=VALUE ...]
     ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz [interpolate=true] [seed=S]
+    ganrun summarize SWEEP_FOLDER [metric=TAG] [direction=minimize|maximize]
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def _checkpoint_config(path: str, overrides: list[str]):
 def _generator(saved, cfg, device):
     """The checkpoint's generator (its EMA copy when the run kept one), in eval mode."""
     from ganrun import train
+    from ganrun.config_family import model_options
 
     dataset = train.make(cfg.dataset)
-    generator = train.make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape))
+    g_options, _ = model_options(cfg, dataset.num_classes)  # a conditional G takes the labels too
+    generator = train.make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options)
     weights = saved.get("ema_generator") or saved["generator"]
     generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
     return dataset, generator.to(device).eval()
@@ -85,9 +88,9 @@ def _load_fake(path: Path, channels: int | None):
 
 
 def eval(args: list[str]) -> None:  # noqa: A001 - the command's name
-    import torch
-
+    from ganrun.config_family import is_conditional
     from ganrun.metrics import build_evaluator
+    from ganrun.sampling import GeneratorInputs
     from ganrun import train
 
     own, overrides = parse(args, {"checkpoint", "fake", "out", "device"})
@@ -96,7 +99,9 @@ def eval(args: list[str]) -> None:  # noqa: A001 - the command's name
         saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
         dataset, generator = _generator(saved, cfg, device)
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=train.make)
-        results = evaluator(lambda n: generator(torch.randn(n, cfg.architecture.latent_dim, device=device)))
+        inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim,  # the run's prior (and labels)
+                                 dataset.num_classes if is_conditional(cfg) else None, device)
+        results = evaluator(lambda n: generator(*inputs(n)))
         out = Path(own.get("out", str(Path(own["checkpoint"]).with_suffix(".metrics.json"))))
         results = {"checkpoint": own["checkpoint"], "step": saved["step"], **results}
     elif "fake" in own:
@@ -152,6 +157,8 @@ def sample(args: list[str]) -> None:
     from torchvision.utils import save_image
 
     from ganrun import train
+    from ganrun.config_family import is_conditional
+    from ganrun.sampling import LATENT_PRIORS
 
     own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device"},
                            required={"checkpoint", "out"})
@@ -160,24 +167,39 @@ def sample(args: list[str]) -> None:
         raise UsageError(f"out={out}: write a .png grid or an .npz array")
     device = train.resolve_device(own.get("device", "auto"))
     saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
-    _, generator = _generator(saved, cfg, device)
+    dataset, generator = _generator(saved, cfg, device)
     noise = torch.Generator().manual_seed(int(own.get("seed", 0)))
-    latent_dim = cfg.architecture.latent_dim
+    latent_dim, prior = cfg.architecture.latent_dim, LATENT_PRIORS[cfg.tricks.latent]  # the run's prior
     rows = max(1, int(round(num ** 0.5)))
     if own.get("interpolate", "false").lower() == "true":  # rows of slerp paths between random latents
-        ends = torch.randn(2, rows, 1, latent_dim, generator=noise)
+        ends = prior(2 * rows, latent_dim, generator=noise).view(2, rows, 1, latent_dim)
         t = torch.linspace(0, 1, max(2, num // rows)).view(1, -1, 1)
         latents = slerp(ends[0], ends[1], t).reshape(-1, latent_dim)
     else:
-        latents = torch.randn(num, latent_dim, generator=noise)
+        latents = prior(num, latent_dim, generator=noise)
+    columns = len(latents) // rows if own.get("interpolate") == "true" else rows
+    # A conditional G draws one class per row of the grid (cycling when there are more rows than classes).
+    labels = (torch.arange(len(latents)) // columns % dataset.num_classes) if is_conditional(cfg) else None
+
+
+    def draw(i: int) -> torch.Tensor:  # 256 samples at a time
+        part = None if labels is None else labels[i:i + 256].to(device)
+        return generator(latents[i:i + 256].to(device), part).cpu()
+
     with torch.no_grad():
-        samples = torch.cat([generator(chunk.to(device)).cpu() for chunk in latents.split(256)])
+        samples = torch.cat([draw(i) for i in range(0, len(latents), 256)])
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez(out, samples=samples.numpy())
     elif samples.dim() == 4:
-        columns = len(latents) // rows if own.get("interpolate") == "true" else rows
         save_image(samples, out, nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1)
     else:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
     print(f"{len(samples)} samples written to {out}")
+
+
+def summarize(args: list[str]) -> None:
+    """`ganrun summarize <sweep folder> [metric=TAG] [direction=minimize|maximize]`: the sweep's table."""
+    from ganrun.sweeps import summarize_command
+
+    summarize_command(args)

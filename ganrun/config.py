@@ -107,6 +107,7 @@ class ArchitectureConfig:
     resolutions: Optional[List[int]] = None
     points: bool = False
     spectral_norm: bool = False  # spectral normalization on every layer of D
+    energy: bool = False  # D outputs reconstruction energies (autoencoder), not logits
     generator: Any = None
     discriminator: Any = None
 
@@ -119,6 +120,13 @@ class ObjectiveConfig:
     g_loss: Any = None
     penalty: Any = None
     clip_weights: Optional[float] = None  # WGAN: clamp D's weights to [-c, c] after each D step
+    sigmoid_cross_entropy: bool = False  # D's loss is the sigmoid cross-entropy: label smoothing applies
+    energy: bool = False  # the losses take energies (EBGAN, BEGAN): D must be architecture=autoencoder
+    auxiliary_classifier: bool = False  # AC-GAN: G gets labels, D a class head (conditional by construction)
+    g_penalty: Any = None  # a term added to G's loss from D and the fakes (EBGAN's pull-away term)
+    equilibrium: Any = None  # BEGAN: {gamma, lambda_k} of the k_t control
+    unroll_steps: int = 0  # Unrolled GAN's K: G is judged by D after K differentiable D updates
+    divergence: Optional[str] = None  # f-GAN: one of config_family.FGAN_DIVERGENCES
 
 
 @dataclass
@@ -170,8 +178,11 @@ SCHEMAS = {
 
 
 def register_schemas() -> None:
+    # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
+    from ganrun.config_family import TricksConfig
+
     store = ConfigStore.instance()
-    for group, families in SCHEMAS.items():
+    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
         for family, node in families.items():
             # Stored outside any config group so they stay out of `--help`'s list of groups.
             store.store(name=f"{group}_{family}_schema", node=node)
@@ -200,8 +211,12 @@ def validate(cfg: DictConfig) -> None:
                 "dataset.num_modes", "dataset.side", "dataset.num_samples"):
         _positive(cfg, key)
     for key in ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
-                "objective.clip_weights", "dataset.std", "dataset.radius", "dataset.spacing"):
+                "objective.clip_weights", "objective.unroll_steps", "dataset.std", "dataset.radius", "dataset.spacing"):
         _positive(cfg, key, allow_zero=True)
+
+    direction = OmegaConf.select(cfg, "sweep.direction")
+    if direction is not None and direction not in ("minimize", "maximize"):
+        raise ConfigError(f"sweep.direction={direction}: use minimize or maximize")
 
     device = str(cfg.trainer.device)
     if device.split(":")[0] not in DEVICES:
@@ -239,6 +254,10 @@ def validate(cfg: DictConfig) -> None:
                           "(or set dataset.download=true where torchvision can download them)")
 
     validate_metrics(cfg.metrics)
+    from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
+
+    validate_family(cfg)
+    validate_tricks(cfg)
 
 
 def validate_metrics(cfg: DictConfig) -> None:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
 from torchvision.utils import make_grid
+
+from ganrun.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
 
 SCATTER_PIXELS = 256
 REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
 FAKE_COLOUR = torch.tensor([0.85, 0.15, 0.10])
 
 
-def image_grid(images: Tensor) -> Tensor:
-    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1], about square."""
-    rows = max(1, int(round(images.shape[0] ** 0.5)))
-    return make_grid(images.detach().float().cpu(), nrow=rows, normalize=True, value_range=(-1, 1), pad_value=1)
+def image_grid(images: Tensor, nrow: int | None = None) -> Tensor:
+    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1]: `nrow` images a row, or about square."""
+    nrow = nrow or max(1, int(round(images.shape[0] ** 0.5)))
+    return make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1)
 
 
 def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
@@ -38,19 +43,31 @@ def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
 
 
 class RunWriter:
-    """A TensorBoard event file in the run folder; values arrive as plain Python numbers."""
+    """A TensorBoard event file in the run folder; values arrive as plain Python numbers.
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None):
+    With `hparams` ({name: number or string}), closing also writes them as this run's HParams session
+    into the same event file, so `tensorboard --logdir <sweep folder>` compares runs in the HParams
+    tab against their scalars (SummaryWriter.add_hparams would make a sub-run per call instead).
+    """
+
+    def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None):
+        self.run_dir = Path(run_dir)
         self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+        self.hparams = hparams
+        self.final: dict[str, float] = {}
+        self.final_step: int | None = None
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         for name, value in values.items():
             self.tensorboard.add_scalar(name, value, step)
+        self.final.update(values)
+        self.final_step = step
 
-    def samples(self, step: int, samples: Tensor, real: Tensor | None = None) -> None:
-        """A grid for images; for 2-D points a scatter plot over the real data."""
+    def samples(self, step: int, samples: Tensor, real: Tensor | None = None, nrow: int | None = None) -> None:
+        """A grid for images (`nrow` a row: one class a row for a conditional G); for 2-D points a
+        scatter plot over the real data."""
         if samples.dim() == 4:
-            self.tensorboard.add_image("samples/fixed", image_grid(samples), step)
+            self.tensorboard.add_image("samples/fixed", image_grid(samples, nrow), step)
         else:
             extent = 1.2 * float(torch.cat([real, samples.cpu()]).abs().quantile(0.99)) if real is not None else 3.0
             self.tensorboard.add_image("samples/scatter", scatter_image(samples, real, max(extent, 1.0)), step)
@@ -62,5 +79,13 @@ class RunWriter:
         self.tensorboard.flush()
 
     def close(self) -> None:
+        if self.hparams is not None:
+            # No experiment summary: TensorBoard then builds the table from every run's session and
+            # scalar tags, so runs with other hyperparameters or metrics still line up.
+            _, session_start, session_end = hparams_summaries(self.hparams, self.final)
+            self.tensorboard.file_writer.add_summary(session_start)
+            self.tensorboard.file_writer.add_summary(session_end)
+        # NaN and Infinity are written as Python's json writes them (and reads them back).
+        (self.run_dir / FINAL_FILE).write_text(json.dumps({"step": self.final_step, "scalars": self.final}, indent=1))
         self.tensorboard.flush()
         self.tensorboard.close()

@@ -26,6 +26,8 @@ TINY_WIDTHS = {
     "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],
     "dcgan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
     "resnet": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
+                    "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }
 
 

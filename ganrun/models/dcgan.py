@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ganrun.models import image_stages, init_weights
+from ganrun.models.layers import MinibatchStdDev, conditioned, label_head, latent_features, with_labels
 
 
 def _same_padding(kernel_size: int) -> tuple[int, int]:
@@ -31,15 +32,17 @@ def _channels(width: int, stages: int) -> list[int]:
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5):
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
+                 num_classes: int | None = None):
         super().__init__()
         stages = image_stages("dcgan", data_shape)
         padding, output_padding = _same_padding(kernel_size)
         self.data_shape = tuple(data_shape)
+        self.num_classes = num_classes
         hidden = _channels(width, stages)
         self.start_channels = hidden[0]
         # No biases before BN: BN subtracts each channel's batch mean, which cancels them.
-        self.project = nn.Linear(latent_dim, hidden[0] * 4 * 4, bias=False)
+        self.project = nn.Linear(latent_features(latent_dim, num_classes), hidden[0] * 4 * 4, bias=False)
         self.start = nn.Sequential(nn.BatchNorm2d(hidden[0]), nn.ReLU())
         layers: list[nn.Module] = []
         for i, (in_ch, out_ch) in enumerate(zip(hidden, hidden[1:] + [self.data_shape[0]])):
@@ -50,13 +53,15 @@ class Generator(nn.Module):
         self.upsample = nn.Sequential(*layers)
         self.apply(init_weights)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = with_labels(z, labels, self.num_classes)  # (N, latent_dim [+ num_classes])
         x = self.project(z).view(z.shape[0], self.start_channels, 4, 4)  # (N, width*2^(n-1), 4, 4)
         return self.upsample(self.start(x))  # (N, C, H, W), in [-1, 1]
 
 
 class Discriminator(nn.Module):
-    def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5):
+    def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
+                 num_classes: int | None = None, auxiliary_classifier: bool = False, minibatch_std: bool = False):
         super().__init__()
         stages = image_stages("dcgan", data_shape)
         padding, _ = _same_padding(kernel_size)
@@ -70,11 +75,16 @@ class Discriminator(nn.Module):
             if with_bn:
                 layers.append(nn.BatchNorm2d(out_ch))
             layers.append(nn.LeakyReLU(0.2))
+        # Karras et al. append the batch's stddev map before the last layer, where D still has the
+        # capacity to use it.
+        layers += [MinibatchStdDev()] if minibatch_std else []
         self.downsample = nn.Sequential(*layers)
+        channels = hidden[-1] + int(minibatch_std)
         # A 4x4 valid convolution over the 4x4 map: a linear layer to one logit.
-        self.output = nn.Conv2d(hidden[-1], 1, 4)
+        self.output = nn.Conv2d(channels, 1, 4)
+        self.label_head = label_head(num_classes, channels * 4 * 4, auxiliary_classifier)
         self.apply(init_weights)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.downsample(x)  # (N, width*2^(n-1), 4, 4)
-        return self.output(features).flatten()  # (N,)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.downsample(x)  # (N, width*2^(n-1) [+ 1], 4, 4)
+        return conditioned(self.label_head, self.output(features).flatten(), features.flatten(1), labels)  # (N,)

@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from ganrun.models.layers import MinibatchStdDev, conditioned, label_head, latent_features, with_labels
+
 
 def _check_shape(data_shape: tuple[int, ...]) -> tuple[int, ...]:
     shape = tuple(data_shape)
@@ -29,11 +31,12 @@ class Generator(nn.Module):
     """
 
     def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 512, depth: int = 3,
-                 batch_norm: bool = True):
+                 batch_norm: bool = True, num_classes: int | None = None):
         super().__init__()
         self.data_shape = _check_shape(data_shape)
+        self.num_classes = num_classes
         layers: list[nn.Module] = []
-        in_features = latent_dim
+        in_features = latent_features(latent_dim, num_classes)
         for _ in range(depth):
             # A bias before BN is removed with the batch mean and would get no gradient.
             layers.append(nn.Linear(in_features, width, bias=not batch_norm))
@@ -45,8 +48,8 @@ class Generator(nn.Module):
         self.output = nn.Linear(in_features, math.prod(self.data_shape))
         self.is_image = len(self.data_shape) == 3
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.output(self.hidden(z))  # (N, prod(data_shape))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.output(self.hidden(with_labels(z, labels, self.num_classes)))  # (N, prod(data_shape))
         if self.is_image:
             x = torch.tanh(x)
         return x.view(z.shape[0], *self.data_shape)
@@ -66,18 +69,25 @@ class Maxout(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """flatten -> `depth` x (Maxout(width, maxout_pieces) + Dropout) -> Linear to one logit."""
+    """flatten -> `depth` x (Maxout(width, maxout_pieces) + Dropout) [-> minibatch stddev] -> Linear to
+    one logit; with `num_classes`, a label head on the features that reach the last layer."""
 
     def __init__(self, data_shape: tuple[int, ...], width: int = 256, depth: int = 2,
-                 maxout_pieces: int = 5, dropout: float = 0.2):
+                 maxout_pieces: int = 5, dropout: float = 0.2, num_classes: int | None = None,
+                 auxiliary_classifier: bool = False, minibatch_std: bool = False):
         super().__init__()
         in_features = math.prod(_check_shape(data_shape))
         layers: list[nn.Module] = [nn.Flatten()]
         for _ in range(depth):
             layers += [Maxout(in_features, width, maxout_pieces), nn.Dropout(dropout)]
             in_features = width
+        if minibatch_std:
+            layers.append(MinibatchStdDev())
+            in_features += 1
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(in_features, 1)
+        self.label_head = label_head(num_classes, in_features, auxiliary_classifier)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.hidden(x)).squeeze(1)  # (N,)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.hidden(x)  # (N, width)
+        return conditioned(self.label_head, self.output(features).squeeze(1), features, labels)  # (N,)

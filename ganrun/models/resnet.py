@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ganrun.models import image_stages
+from ganrun.models.layers import MinibatchStdDev, conditioned, label_head, latent_features, with_labels
 
 
 def _conv3x3(in_ch: int, out_ch: int, bias: bool = True) -> nn.Conv2d:
@@ -76,35 +77,43 @@ class OptimizedDownBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 128):
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 128,
+                 num_classes: int | None = None):
         super().__init__()
         stages = image_stages("resnet", data_shape)
         self.width = width
+        self.num_classes = num_classes
         # No bias: the first block's BN and its shortcut's path to the output BN cancel it (UpBlock).
-        self.project = nn.Linear(latent_dim, width * 4 * 4, bias=False)
+        self.project = nn.Linear(latent_features(latent_dim, num_classes), width * 4 * 4, bias=False)
         self.blocks = nn.Sequential(*[UpBlock(width, width) for _ in range(stages)])
         self.output = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(),
                                     _conv3x3(width, data_shape[0]), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = with_labels(z, labels, self.num_classes)  # (N, latent_dim [+ num_classes])
         x = self.project(z).view(z.shape[0], self.width, 4, 4)  # (N, width, 4, 4)
         return self.output(self.blocks(x))  # (N, C, H, W), in [-1, 1]
 
 
 class Discriminator(nn.Module):
-    def __init__(self, data_shape: tuple[int, ...], width: int = 128):
+    def __init__(self, data_shape: tuple[int, ...], width: int = 128, num_classes: int | None = None,
+                 auxiliary_classifier: bool = False, minibatch_std: bool = False):
         super().__init__()
         stages = image_stages("resnet", data_shape)
         # The optimized block halves once; plain down-blocks halve on until 8x8 (none at 8 or 16).
         num_down = max(stages - 2, 0)
+        # The minibatch stddev map goes in before the last block (Karras et al.: before D's last layers).
+        batch_std = [MinibatchStdDev()] if minibatch_std else []
         self.blocks = nn.Sequential(
             OptimizedDownBlock(data_shape[0], width),
             *[DownBlock(width, width, downsample=True) for _ in range(num_down)],
             DownBlock(width, width, downsample=False),
-            DownBlock(width, width, downsample=False),
+            *batch_std,
+            DownBlock(width + len(batch_std), width, downsample=False),
             nn.ReLU())
         self.output = nn.Linear(width, 1)
+        self.label_head = label_head(num_classes, width, auxiliary_classifier)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         features = self.blocks(x).mean(dim=(2, 3))  # (N, width): global mean over space
-        return self.output(features).squeeze(1)  # (N,)
+        return conditioned(self.label_head, self.output(features).squeeze(1), features, labels)  # (N,)

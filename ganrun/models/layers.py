@@ -1,0 +1,84 @@
+"""Pieces the families share: labels into G and D (conditional GANs), and the minibatch-stddev layer.
+
+Conditional G (Mirza & Osindero 2014): the one-hot label is concatenated with z, so G's first linear
+layer holds one learned embedding vector per class. Conditional D: either a projection (Miyato &
+Koyama 2018), score = psi(phi(x)) + <embed(y), phi(x)>, or AC-GAN's auxiliary classifier (Odena et
+al. 2017), which leaves the real/fake logit unconditional and adds a class head on the same features
+phi(x); an AC-GAN D returns (N, 2): [logit, log P(C = y | x)], so the losses need only D's outputs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.functional import log_softmax, one_hot
+
+
+def latent_features(latent_dim: int, num_classes: int | None) -> int:
+    """Width of G's input: z, plus the one-hot label of a conditional G."""
+    return latent_dim + (num_classes or 0)
+
+
+def with_labels(z: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
+    """z (N, L) -> [z, one_hot(y)] (N, L + K) for a conditional G; z itself for an unconditional one."""
+    if num_classes is None:
+        if labels is not None:
+            raise ValueError("this generator is unconditional: build it with num_classes to give it labels")
+        return z
+    if labels is None:
+        raise ValueError(f"this generator is conditional on {num_classes} classes: pass the labels")
+    return torch.cat([z, one_hot(labels, num_classes).to(z.dtype)], dim=1)
+
+
+class Projection(nn.Module):
+    """Miyato & Koyama 2018: adds the inner product of a learned class embedding with D's features."""
+
+    def __init__(self, num_classes: int, features: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, features)
+        nn.init.xavier_uniform_(self.embed.weight)
+
+    def forward(self, score: torch.Tensor, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return score + (self.embed(labels) * features).sum(dim=1)  # (N,)
+
+
+class AuxiliaryClassifier(nn.Module):
+    """AC-GAN's class head: a linear layer on D's features; returns [score, log P(C = y | x)] (N, 2)."""
+
+    def __init__(self, num_classes: int, features: int):
+        super().__init__()
+        self.classify = nn.Linear(features, num_classes)
+
+    def forward(self, score: torch.Tensor, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        log_p = log_softmax(self.classify(features), dim=1).gather(1, labels[:, None]).squeeze(1)
+        return torch.stack([score, log_p], dim=1)  # (N, 2)
+
+
+def label_head(num_classes: int | None, features: int, auxiliary_classifier: bool) -> nn.Module | None:
+    """The label head of a D over `features`-wide features: none (unconditional), projection, or AC-GAN."""
+    if num_classes is None:
+        if auxiliary_classifier:
+            raise ValueError("an auxiliary classifier needs num_classes (conditional=true on a labelled dataset)")
+        return None
+    return (AuxiliaryClassifier if auxiliary_classifier else Projection)(num_classes, features)
+
+
+def conditioned(head: nn.Module | None, score: torch.Tensor, features: torch.Tensor,
+                labels: torch.Tensor | None) -> torch.Tensor:
+    """D's output from its unconditional score (N,), its features phi(x) (N, F) and the labels."""
+    if head is None:
+        return score
+    if labels is None:
+        raise ValueError("this discriminator is conditional: pass the labels of its samples")
+    return head(score, features, labels)
+
+
+class MinibatchStdDev(nn.Module):
+    """Karras et al. 2018: the standard deviation of every feature over the minibatch, averaged into
+    one number, appended as one more constant feature (map), so D can see a batch's lack of variety.
+
+    (N, C, H, W) -> (N, C + 1, H, W), or (N, F) -> (N, F + 1); sqrt(var + 1e-8) as in their code."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)

@@ -1,0 +1,174 @@
+"""The training tricks of the seeds and their papers, as small functions the loop calls at one point.
+
+Data-side tricks act on what D sees (`discriminator_input`: instance noise, then PacGAN packing;
+`ReplayBuffer`: historical generator batches; `judge`: real-only/fake-only or mixed batches through
+D's batch norm). Model-side: `make_ema` (EMA of G's weights), `linear_decay` (learning rates to zero).
+Latent priors and great-circle interpolation (seed 001's sampling advice) are in sampling.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+# ---------------------------------------------------------------- what D sees
+
+
+def instance_noise_std(step: int, std: float, anneal_steps: int) -> float:
+    """std at step 1, linearly down to 0 at step anneal_steps + 1 (constant when anneal_steps = 0)."""
+    if anneal_steps <= 0:
+        return std
+    return std * max(0.0, 1.0 - (step - 1) / anneal_steps)
+
+
+def pack(x: Tensor, size: int) -> Tensor:
+    """PacGAN (Lin et al. 2018): (N, C, ...) -> (N / size, size * C, ...), each group of `size`
+    consecutive samples concatenated along channels (features, for points)."""
+    if size == 1:
+        return x
+    return x.reshape(x.shape[0] // size, size * x.shape[1], *x.shape[2:])
+
+
+def packed_shape(data_shape: tuple[int, ...], size: int) -> tuple[int, ...]:
+    return (size * data_shape[0], *data_shape[1:])
+
+
+def discriminator_input(x: Tensor, noise_std: float, pack_size: int) -> Tensor:
+    """What D sees of a batch: instance noise x + N(0, std^2) (Sonderby et al. 2017), then packed."""
+    if noise_std > 0:
+        x = x + noise_std * torch.randn_like(x)
+    return pack(x, pack_size)
+
+
+def judge(discriminator: Callable[..., Tensor], real: Tensor, real_labels: Tensor | None, fake: Tensor,
+          fake_labels: Tensor | None, mixed: bool) -> tuple[Tensor, Tensor]:
+    """D's outputs on real and fake: two batches, so batch norm sees one kind at a time (seed 001's
+    advice), or with `mixed` one batch of both, split afterwards."""
+    if not mixed:
+        return discriminator(real, real_labels), discriminator(fake, fake_labels)
+    labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
+    outputs = discriminator(torch.cat([real, fake]), labels)
+    return outputs[:len(real)], outputs[len(real):]
+
+
+class ReplayBuffer:
+    """Historical generator batches (Shrivastava et al. 2017): a `fraction` of D's fake batch (the
+    paper: half) comes from a buffer of past generated samples, and the fresh half then replaces
+    random entries of the buffer (after filling it), so the buffer holds a sample of G's history.
+
+    The buffer lives on the samples' device; `state_dict` holds it for a checkpoint."""
+
+    def __init__(self, capacity: int, fraction: float = 0.5):
+        self.capacity, self.fraction = capacity, fraction
+        self.samples: Tensor | None = None
+        self.labels: Tensor | None = None
+        self.count = 0
+
+    def mix(self, fake: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """(fake, labels) for D: the last k = round(fraction * N) replaced by random buffer entries once
+        the buffer holds k; then the first k fresh samples go into the buffer."""
+        k = min(round(self.fraction * len(fake)), self.capacity)
+        mixed, mixed_labels = fake, labels
+        if self.samples is not None and self.samples.device != fake.device:  # loaded from a checkpoint
+            self.samples = self.samples.to(fake.device)
+            self.labels = None if self.labels is None else self.labels.to(fake.device)
+        if self.count >= k > 0:
+            index = torch.randint(self.count, (k,), device=fake.device)
+            mixed = torch.cat([fake[:len(fake) - k], self.samples[index]])
+            if labels is not None:
+                mixed_labels = torch.cat([labels[:len(fake) - k], self.labels[index]])
+        self._store(fake[:k], None if labels is None else labels[:k])
+        return mixed, mixed_labels
+
+    def _store(self, fake: Tensor, labels: Tensor | None) -> None:
+        if self.samples is None:
+            self.samples = fake.new_empty(self.capacity, *fake.shape[1:])
+            self.labels = None if labels is None else labels.new_empty(self.capacity)
+        free = min(self.capacity - self.count, len(fake))
+        slots = torch.arange(self.count, self.count + free, device=fake.device)
+        if free < len(fake):  # full: the rest replace random entries
+            replaced = torch.randperm(self.capacity, device=fake.device)[:len(fake) - free]
+            slots = torch.cat([slots, replaced])
+        self.samples[slots] = fake.detach()
+        if labels is not None:
+            self.labels[slots] = labels
+        self.count += free
+
+    def fill(self) -> float:
+        return self.count / self.capacity
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"count": self.count}
+        if self.samples is not None:
+            state["samples"] = self.samples[:self.count].clone()
+        if self.labels is not None:
+            state["labels"] = self.labels[:self.count].clone()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.count, self.samples, self.labels = 0, None, None
+        if state["count"]:
+            self._store(state["samples"], state.get("labels"))
+
+
+# ---------------------------------------------------------------- weights and learning rates
+
+
+def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
+    """EMA of G's weights (seed 001's "exponential averaging of weights"): after each update
+    w_ema <- decay w_ema + (1 - decay) w (the first update copies w). Batch-norm statistics are
+    averaged too (use_buffers), so the averaged G samples without a separate BN pass."""
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
+    """lr_t = lr (1 - t / steps): stepped once per training step, 0 after the last (WGAN-GP's ResNet runs)."""
+    return LambdaLR(optimizer, lambda t: max(0.0, 1.0 - t / steps))
+
+
+def keep_training(loss: Tensor, threshold: float | None) -> bool:
+    """Seed 001's adaptive schedule: go on while the loss is above its threshold. Reading the loss is
+    a host sync (the loop waits for the device), which is why the schedule is off by default."""
+    return threshold is None or float(loss.detach()) > threshold
+
+
+def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None, d_updates: int,
+                  g_updates: int, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer]) -> dict[str, float]:
+    """What each trick that is on does at this step, for TensorBoard (label-smoothing targets come with
+    the D loss's terms). Plain numbers: nothing here waits for the device."""
+    values: dict[str, float] = {}
+    if tricks.instance_noise.std > 0:
+        values["tricks/instance_noise_std"] = noise_std
+    if history is not None:
+        values["tricks/history_fill"] = history.fill()
+    if tricks.ema_decay is not None:
+        values["tricks/ema_decay"] = tricks.ema_decay
+    if tricks.adaptive.t_d is not None:
+        values["tricks/d_updates"] = d_updates
+    if tricks.adaptive.t_g is not None:
+        values["tricks/g_updates"] = g_updates
+    if tricks.linear_lr_decay:
+        values["lr/D"], values["lr/G"] = (o.param_groups[0]["lr"] for o in optimizers)
+    if tricks.grad_clip is not None:
+        values["tricks/grad_clip"] = tricks.grad_clip
+    if tricks.pack > 1:
+        values["tricks/pack"] = tricks.pack
+    if tricks.minibatch_std:
+        values["tricks/minibatch_std"] = 1.0
+    if tricks.mixed_bn_batches:
+        values["tricks/mixed_bn_batches"] = 1.0
+    return values
+
+
+def stateful_tricks(tricks: Any, steps: int, generator: nn.Module, optimizer_d: torch.optim.Optimizer,
+                    optimizer_g: torch.optim.Optimizer) -> dict[str, Any]:
+    """The tricks that carry state from step to step, as the Experiment's fields (None when off)."""
+    decay = tricks.linear_lr_decay
+    return {"ema_generator": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
+            "history": ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None,
+            "scheduler_d": linear_decay(optimizer_d, steps) if decay else None,
+            "scheduler_g": linear_decay(optimizer_g, steps) if decay else None}
