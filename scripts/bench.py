@@ -38,6 +38,11 @@ SMOKE = ["architecture.generator.width=8", "architecture.discriminator.width=8",
 # ---------------------------------------------------------------- report
 
 
+def load_average() -> str:
+    """Other jobs on this machine: the figures are only as quiet as this."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine(device: torch.device) -> list[str]:
     import torch_fidelity
 
@@ -54,9 +59,9 @@ def machine(device: torch.device) -> list[str]:
 
 def train_table(results: list[dict], variants: list[str], batch: int, mfu_peak: float | None,
                 flops: dict[str, float]) -> str:
-    # The load of a shared machine drifts: each row's time is divided by the plain loop's from the same
-    # repeat and run length (run next to it), and the median of those ratios is reported.
-    plain = {(r["repeat"], r["steps"]): r["seconds_per_step"] for r in results if r["variant"] == "plain"}
+    # The load of a shared machine drifts: every run of a row comes right after a run of the plain loop
+    # (same length), and the row's ratio is the median of its runs' ratios to those plain runs.
+    plain = {r["pair"]: r["seconds_per_step"] for r in results if r["variant"] == "plain"}
     lengths = sorted({r["steps"] for r in results})
     memory = " | ".join(f"peak MiB, {n} steps" for n in lengths)
     lines = [f"| row | what | ms/step | img/s | step time / plain's (paired) | {memory} | MFU |",
@@ -64,7 +69,7 @@ def train_table(results: list[dict], variants: list[str], batch: int, mfu_peak: 
     for name in variants:
         rows = [r for r in results if r["variant"] == name]
         step = statistics.median(r["seconds_per_step"] for r in rows)
-        ratio = statistics.median(r["seconds_per_step"] / plain[r["repeat"], r["steps"]] for r in rows)
+        ratio = statistics.median(r["seconds_per_step"] / plain[r["pair"]] for r in rows)
         peaks = [max(r["peak_bytes"] for r in rows if r["steps"] == n) for n in lengths]
         isolated = all(r["isolated"] for r in rows)  # one process for every run: its peak says nothing per row
         peaks_text = " | ".join(f"{p / 2**20:.0f}" if isolated else "—" for p in peaks)
@@ -79,14 +84,18 @@ def training_section(args: argparse.Namespace, cfg, device: torch.device) -> lis
     if "plain" not in variants:
         variants.insert(0, "plain")
     results = []
+    others = [name for name in variants if name != "plain"]
     for repeat in range(args.repeats):
         for steps in (args.steps, args.steps * args.long):
-            for name in variants[repeat % len(variants):] + variants[:repeat % len(variants)]:  # rotate the order
-                job = {"variant": name, "overrides": args.overrides, "steps": steps, "log_every": args.log_every,
-                       "device": str(device), "threads": args.threads}
-                result = bt.measure(job) if args.in_process else bt.measure_in_child(job)
-                results.append({**result, "repeat": repeat, "isolated": not args.in_process})
-                print(f"{name:18s} {steps:5d} steps: {result['seconds_per_step'] * 1e3:8.2f} ms/step", file=sys.stderr)
+            for name in others[repeat % len(others):] + others[:repeat % len(others)]:  # rotate the order
+                pair = len(results)
+                for row in ("plain", name):  # each run right after a plain one: their ratio sees one load
+                    job = {"variant": row, "overrides": args.overrides, "steps": steps, "log_every": args.log_every,
+                           "device": str(device), "threads": args.threads}
+                    result = bt.measure(job) if args.in_process else bt.measure_in_child(job)
+                    results.append({**result, "pair": pair, "isolated": not args.in_process})
+                    print(f"{row:18s} {steps:5d} steps: {result['seconds_per_step'] * 1e3:8.2f} ms/step",
+                          file=sys.stderr)
     mfu_peak, flops = None, {}
     if device.type == "cuda":
         mfu_peak = bt.bf16_matmul_peak(device)
@@ -95,7 +104,8 @@ def training_section(args: argparse.Namespace, cfg, device: torch.device) -> lis
                                      "threads": None}) for v in {eager.get(v, v) for v in variants}}
         flops = {v: counted[eager.get(v, v)] for v in variants}
     lines = ["", f"## Training step, {device.type}", "",
-             f"Median of {args.repeats} repeats x 2 run lengths; each run warms up for {args.log_every} steps.", "",
+             f"Median of {args.repeats} repeats x 2 run lengths, each run after a run of the plain loop (the ratio "
+             f"is to that run); each run warms up for {args.log_every} steps.", "",
              train_table(results, variants, cfg.trainer.batch_size, mfu_peak, flops)]
     if mfu_peak:
         lines += ["", f"MFU against a measured bf16 matmul peak of {mfu_peak / 1e12:.0f} TFLOP/s."]
@@ -127,7 +137,7 @@ def main(argv: list[str] | None = None) -> str:
     bt.limit_threads(args.threads)
     device = torch.device(args.device)
     cfg = bt.compose_config(args.overrides)
-    load_before = os.getloadavg()
+    load_before = load_average()
     shape = f"{cfg.dataset.channels}x{cfg.dataset.resolution}x{cfg.dataset.resolution}"
     report = ["# ganrun benchmark", "", *machine(device),
               f"- command: `python scripts/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
@@ -135,8 +145,8 @@ def main(argv: list[str] | None = None) -> str:
               f"{cfg.architecture.discriminator.width}) on {cfg.dataset.name} {shape}, batch {cfg.trainer.batch_size}"]
     if not args.no_train:
         report += training_section(args, cfg, device)
-    report += [f"- load average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in load_before)}; "
-               f"after training: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+    report += [f"- load average (1, 5, 15 min) at the start: {load_before}"
+               + ("" if args.no_train else f"; after the training rows: {load_average()}")]
     times = bt.optimizer_step_times(cfg)
     report += ["", f"## Adam step over G's and D's parameters, {device.type}", "",
                "| implementation | ms/step |", "| --- | ---: |",
@@ -161,6 +171,7 @@ def main(argv: list[str] | None = None) -> str:
                                   device=device)
         report += ["", f"## FID throughput, {device.type}", "",
                    bench_fid.fid_table(rows, args.fid_features, weights_note)]
+        report += ["", f"- load average (1, 5, 15 min) after the FID rows: {load_average()}"]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

@@ -143,7 +143,9 @@ def fid_table(rows: list[dict], features: str, weights_note: str) -> str:
              "| tool | first evaluation (s) | generated img/s | with cached real features (s) | cached / first |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for row in rows:
-        lines.append(f"| {row['tool']} | {row['full']:.2f} | {row['samples'] / row['full']:.3g} | "
+        rate = row["samples"] / row["full"]
+        rate_text = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
+        lines.append(f"| {row['tool']} | {row['full']:.2f} | {rate_text} | "
                      f"{row['cached']:.2f} | {row['cached'] / row['full']:.2f} |")
     lines.append(f"| ganrun / torch-fidelity | {ganrun['full'] / fidelity['full']:.2f}x | | "
                  f"{ganrun['cached'] / fidelity['cached']:.2f}x | |")
