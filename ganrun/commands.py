@@ -49,7 +49,7 @@ def _checkpoint_config(path: str, overrides: list[str]):
     return saved, cfg
 
 
-def _generator(saved, cfg, device):
+def load_generator(saved, cfg, device="cpu"):
     """The checkpoint's generator (its EMA copy when the run kept one), in eval mode."""
     from ganrun import train
     from ganrun.config_family import model_options
@@ -97,7 +97,7 @@ def eval(args: list[str]) -> None:  # noqa: A001 - the command's name
     device = train.resolve_device(own.get("device", "auto"))
     if "checkpoint" in own:
         saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
-        dataset, generator = _generator(saved, cfg, device)
+        dataset, generator = load_generator(saved, cfg, device)
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=train.make)
         inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim,  # the run's prior (and labels)
                                  dataset.num_classes if is_conditional(cfg) else None, device)
@@ -167,7 +167,7 @@ def sample(args: list[str]) -> None:
         raise UsageError(f"out={out}: write a .png grid or an .npz array")
     device = train.resolve_device(own.get("device", "auto"))
     saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
-    dataset, generator = _generator(saved, cfg, device)
+    dataset, generator = load_generator(saved, cfg, device)
     noise = torch.Generator().manual_seed(int(own.get("seed", 0)))
     latent_dim, prior = cfg.architecture.latent_dim, LATENT_PRIORS[cfg.tricks.latent]  # the run's prior
     rows = max(1, int(round(num ** 0.5)))

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from ganrun import checkpoint
+from ganrun.commands import load_generator
 from ganrun.metrics.modes import mode_metrics
 
 
@@ -22,10 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     state = checkpoint.load(args.checkpoint)
     cfg = OmegaConf.create(state["config"])
-    dataset = instantiate(cfg.dataset)
-    generator = instantiate(cfg.architecture.generator, data_shape=tuple(dataset.data_shape))
-    generator.load_state_dict(state["generator"])
-    generator.eval()
+    dataset, generator = load_generator(state, cfg)
     with torch.no_grad():
         points = generator(torch.randn(args.samples, cfg.architecture.latent_dim,
                                        generator=torch.Generator().manual_seed(0)))

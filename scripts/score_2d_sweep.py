@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from ganrun import checkpoint
+from ganrun.commands import load_generator
 from ganrun.metrics.modes import mode_metrics
 from ganrun.sweeps import FINAL_FILE
 
@@ -30,10 +30,7 @@ def score(job: Path, samples: int) -> dict[str, float] | None:
         return None
     state = checkpoint.load(last)
     cfg = OmegaConf.create(state["config"])
-    dataset = instantiate(cfg.dataset)
-    generator = instantiate(cfg.architecture.generator, data_shape=tuple(dataset.data_shape))
-    generator.load_state_dict(state["generator"])
-    generator.eval()
+    dataset, generator = load_generator(state, cfg)
     with torch.no_grad():
         points = generator(torch.randn(samples, cfg.architecture.latent_dim, generator=torch.Generator().manual_seed(0)))
     return {f"metrics/{name}": value for name, value in mode_metrics(points, dataset.modes, dataset.std).items()}

@@ -137,7 +137,7 @@ def test_eval_and_sample_use_the_ema_generator_and_the_labels_of_a_conditional_r
     train.run(cfg, tmp_path / "run")
     path = tmp_path / "run" / "checkpoints" / "step_00000002.pt"
     saved, saved_cfg = commands._checkpoint_config(str(path), [])
-    _, G = commands._generator(saved, saved_cfg, torch.device("cpu"))
+    _, G = commands.load_generator(saved, saved_cfg, torch.device("cpu"))
     for name, value in G.state_dict().items():  # the averaged weights, not the trained ones
         assert_close(value, saved["ema_generator"][f"module.{name}"], rtol=0, atol=0)
     commands.sample([f"checkpoint={path}", "num=20", f"out={tmp_path / 'grid.png'}", "device=cpu"])
