@@ -35,6 +35,10 @@ def _discard_if_empty(run_dir: Path) -> None:
 
 def _train(cfg: DictConfig, run_dir: Path) -> None:
     validate(cfg)
+    if cfg.get("study") is not None and cfg.study.get("seeds") is not None:  # a 2-D study's job: all its seeds
+        from ganrun.mode_study import run_job
+
+        return run_job(cfg, run_dir)
     from ganrun.train import run  # imports torch: seconds, so only once the config is known good
 
     run(cfg, run_dir)

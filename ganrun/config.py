@@ -181,6 +181,8 @@ def register_schemas() -> None:
     # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
     from ganrun.config_family import TricksConfig
 
+    # ${mul:a,b}: a product in a YAML (pacgan_table1: batch 100 x pack, so D sees 100 packed items)
+    OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
     store = ConfigStore.instance()
     for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
         for family, node in families.items():
