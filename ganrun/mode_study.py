@@ -113,8 +113,31 @@ def mean_and_error(values: list[float]) -> tuple[float, float]:
 
 
 def collect(sweep_dir: Path) -> list[dict]:
-    """Every job's study.json in a sweep folder (jobs that failed have none)."""
-    return [json.loads(path.read_text()) for path in sorted(Path(sweep_dir).glob(f"*/{STUDY_FILE}"))]
+    """Every job's study.json in a sweep folder; a job stopped before its end (no study.json) is
+    rescored from the samples it saved (its wall time unknown: NaN)."""
+    records = []
+    for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
+        if (job / STUDY_FILE).is_file():
+            records.append(json.loads((job / STUDY_FILE).read_text()))
+        elif any(job.glob("samples_seed*_step*.npz")) and (job / ".hydra" / "config.yaml").is_file():
+            records.append(rescored(job))
+    return records
+
+
+def rescored(job: Path) -> dict:
+    """A job's record recomputed from its saved samples (`mode_metrics` on each .npz)."""
+    import torch
+
+    from ganrun.metrics.modes import mode_metrics
+
+    cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+    scores = []
+    for path in sorted(job.glob("samples_seed*_step*.npz")):
+        seed, step = (int(part) for part in path.stem.removeprefix("samples_seed").split("_step"))
+        saved = np.load(path)
+        metrics = mode_metrics(torch.from_numpy(saved["points"]), torch.from_numpy(saved["modes"]), float(saved["std"]))
+        scores.append({"seed": seed, "step": step, **metrics})
+    return {"method": str(cfg.study.method), "dataset": str(cfg.dataset.name), "seconds": math.nan, "scores": scores}
 
 
 def table(records: list[dict], paper: dict | None) -> str:
@@ -133,8 +156,12 @@ def table(records: list[dict], paper: dict | None) -> str:
             theirs = paper.get(record["dataset"], {}).get(record["method"])
             theirs = [str(v) for v in theirs] if theirs else ["–"] * len(METRICS)
             lines.append("| " + " | ".join([record["dataset"], record["method"], str(step), str(len(rows)), *ours,
-                                            *theirs, f"{record['seconds']:.0f}"]) + " |")
+                                            *theirs, wall(record["seconds"])]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def wall(seconds: float) -> str:
+    return "–" if math.isnan(seconds) else f"{seconds:.0f}"
 
 
 def write_table(sweep_dir: Path, paper: dict | None, title: str = "") -> Path:

@@ -26,10 +26,12 @@ from tests.conftest import compose_config
 QUIET = ["trainer.device=cpu", "trainer.progress=off", "trainer.sample_every=0", "trainer.checkpoint_every=0",
          "metrics=none"]
 NETWORKS = {
-    "small": ["experiment=pacgan_grid", "architecture.generator.width=32", "architecture.discriminator.width=16"],
-    "preset": ["experiment=pacgan_grid"],
+    "small": ["experiment=pacgan_grid", "trainer.batch_size=100", "architecture.generator.width=32",
+              "architecture.discriminator.width=16"],
+    "preset": ["experiment=pacgan_grid", "trainer.batch_size=100"],
 }
-DESCRIBED = {"small": "pacgan_grid, G 4x32 BN, D 3x16 maxout-5", "preset": "pacgan_grid preset, G 4x400 BN, D 3x200 maxout-5"}
+DESCRIBED = {"small": "PacGAN2, batch 100, G 4x32 BN, D 3x16 maxout-5",
+             "preset": "PacGAN2, batch 100, the paper's G 4x400 BN, D 3x200 maxout-5"}
 
 
 def separate(overrides: list[str]) -> float:

@@ -31,7 +31,12 @@ def test_the_table_of_a_fake_sweep_folder(tmp_path):
     fake_job(tmp_path / "0_grid_pack1", "PacGAN1", "grid",
              [(0, 100, 20, 50.0, 0.5), (1, 100, 22, 60.0, 0.3), (0, 10, 5, 1.0, 2.0), (1, 10, 7, 3.0, 1.0)])
     fake_job(tmp_path / "1_grid_pack2", "PacGAN2", "grid", [(0, 100, 25, 90.0, 0.1)], seconds=30.4)
-    (tmp_path / "2_failed").mkdir()  # a failed job has no study.json: left out
+    (tmp_path / "2_failed").mkdir()  # a failed job has no study.json and no samples: left out
+    partial = tmp_path / "3_grid_pack3"  # stopped before its end: rescored from its samples
+    (partial / ".hydra").mkdir(parents=True)
+    (partial / ".hydra" / "config.yaml").write_text("study: {method: PacGAN3}\ndataset: {name: grid}\n")
+    modes = np.array([[i, j] for i in (-4, -2, 0, 2, 4) for j in (-4, -2, 0, 2, 4)], dtype=np.float32)
+    np.savez(partial / "samples_seed0_step7.npz", points=modes + 0.1, modes=modes, std=np.float64(0.05))
     path = write_table(tmp_path, {"grid": {"PacGAN2": [23.8, 91.3, 0.13]}}, title="T")
     assert path == tmp_path / "table.md"
     assert path.read_text() == (
@@ -41,7 +46,9 @@ def test_the_table_of_a_fake_sweep_folder(tmp_path):
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         "| grid | PacGAN1 | 10 | 2 | 6.0 ± 1.0 | 2.0 ± 1.0 | 1.50 ± 0.50 | – | – | – | 12 |\n"
         "| grid | PacGAN1 | 100 | 2 | 21.0 ± 1.0 | 55.0 ± 5.0 | 0.40 ± 0.10 | – | – | – | 12 |\n"
-        "| grid | PacGAN2 | 100 | 1 | 25.0 ± 0.0 | 90.0 ± 0.0 | 0.10 ± 0.00 | 23.8 | 91.3 | 0.13 | 30 |\n")
+        "| grid | PacGAN2 | 100 | 1 | 25.0 ± 0.0 | 90.0 ± 0.0 | 0.10 ± 0.00 | 23.8 | 91.3 | 0.13 | 30 |\n"
+        # every point 0.1 * sqrt(2) = 0.14 from its mode, within 3 std = 0.15: all 25 modes, 100 %, uniform
+        "| grid | PacGAN3 | 7 | 1 | 25.0 ± 0.0 | 100.0 ± 0.0 | 0.00 ± 0.00 | – | – | – | – |\n")
     assert table([], None).count("\n") == 2  # header only
 
 
