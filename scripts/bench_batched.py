@@ -1,6 +1,6 @@
 """Steps/s per run of a 2-D study's seeds: separate `ganrun train` runs vs the batched seeds path.
 
-Paired: each repeat times one separate run (in process, `ganrun.train.run`, the CLI's loop, setup and
+Paired: each repeat times one separate run (in process, `ganrun.loop.run`, the CLI's loop, setup and
 final checkpoint included) and right after it the batched path training `--seeds` seeds together
 (setup included), so both see the same machine load. Per-run throughput of the batched path is
 seeds x steps / its wall time. Prints a Markdown table (docs/results.md holds one run).
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from ganrun import train
-from ganrun.batched_study import build_batched
+from ganrun import loop
+from ganrun.run.batched_study import build_batched
 from tests.conftest import compose_config
 
 QUIET = ["trainer.device=cpu", "trainer.progress=off", "trainer.sample_every=0", "trainer.checkpoint_every=0",
@@ -38,7 +38,7 @@ def separate(overrides: list[str]) -> float:
     cfg = compose_config(overrides)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as run_dir:
-        train.run(cfg, Path(run_dir))
+        loop.run(cfg, Path(run_dir))
     return cfg.trainer.steps / (time.perf_counter() - started)
 
 

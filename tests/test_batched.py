@@ -1,4 +1,4 @@
-"""The batched seeds path (ganrun.batched): every seed's trained networks bitwise those of its own
+"""The batched seeds path (ganrun.run.batched): every seed's trained networks bitwise those of its own
 `ganrun train` run, and the runs it cannot replay refused in one line."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganrun import train
-from ganrun.batched_study import build_batched
-from ganrun.config import ConfigError
+from ganrun import loop
+from ganrun.errors import ConfigError
+from ganrun.run.batched_study import build_batched
 from tests.conftest import compose_config
 
 STEPS = 12
@@ -24,7 +24,7 @@ def batched_steps(overrides: list[str]) -> int:
 
 def separate_run(overrides: list[str], seed: int, tmp_path) -> dict[str, torch.Tensor]:
     run_dir = tmp_path / f"seed{seed}"
-    train.run(compose_config([*overrides, f"seed={seed}"]), run_dir)
+    loop.run(compose_config([*overrides, f"seed={seed}"]), run_dir)
     saved = torch.load(next((run_dir / "checkpoints").glob("*.pt")), weights_only=True)
     return {**{f"G.{k}": v for k, v in saved["generator"].items()},
             **{f"D.{k}": v for k, v in saved["discriminator"].items()}}
@@ -40,10 +40,10 @@ def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra):
     batched, built = build_batched(compose_config(overrides), seeds)
     batched.train(batched_steps(overrides))
     batched.finish()
-    for seed, exp in zip(seeds, built):
+    for seed, game in zip(seeds, built):
         expected = separate_run(overrides, seed, tmp_path)
-        got = {**{f"G.{k}": v for k, v in exp.generator.state_dict().items()},
-               **{f"D.{k}": v for k, v in exp.discriminator.state_dict().items()}}
+        got = {**{f"G.{k}": v for k, v in game.generator.state_dict().items()},
+               **{f"D.{k}": v for k, v in game.discriminator.state_dict().items()}}
         assert got.keys() == expected.keys()
         for name, value in expected.items():
             assert torch.equal(got[name], value), (seed, name, (got[name].double() - value.double()).abs().max())

@@ -1,4 +1,4 @@
-"""2-D studies (ganrun/mode_study.py): the table from a sweep folder, and the scores of a job equal
+"""2-D studies (ganrun/run/mode_study.py): the table from a sweep folder, and the scores of a job equal
 to an independent recomputation from the samples it saved."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from omegaconf import open_dict
 
-from ganrun.mode_study import STUDY_FILE, mean_and_error, run_job, table, write_table
+from ganrun.run.mode_study import STUDY_FILE, mean_and_error, run_job, table, write_table
 from tests.conftest import compose_config
 
 

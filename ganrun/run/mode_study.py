@@ -1,0 +1,179 @@
+"""2-D mode-collapse studies (PacGAN Table 1, VEEGAN's): one Hydra job per method and mixture trains
+every seed of `study.seeds` (together, on the batched path, when it replays the run exactly; else one
+after another with the CLI's loop), scores 2,500 samples of each seed at each step of
+`study.score_steps`, and saves them; at the end of the multirun, `StudyTable` writes the table (mean
+and standard error over seeds, the paper's numbers beside) into the sweep folder.
+
+Job folder: `samples_seed<S>_step<N>.npz` (points, modes, std: enough to recompute every metric) and
+`study.json` {"method", "dataset", "seconds", "scores": [{"seed", "step", "modes", "hq", "reverse_kl"}]}.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+STUDY_FILE = "study.json"
+TABLE_FILE = "table.md"
+METRICS = (("modes", "modes", 1), ("hq", "high quality %", 1), ("reverse_kl", "reverse KL", 2))
+
+
+def score_steps(cfg: DictConfig) -> list[int]:
+    steps = sorted({int(s) for s in (cfg.study.get("score_steps") or []) if int(s) < cfg.trainer.steps})
+    return [*steps, int(cfg.trainer.steps)]
+
+
+def save_scores(run_dir: Path, seed: int, step: int, points: np.ndarray, dataset: Any) -> dict[str, float]:
+    from ganrun.run.batched_study import score
+
+    np.savez(run_dir / f"samples_seed{seed}_step{step}.npz", points=points, modes=dataset.modes.numpy(),
+             std=np.float64(dataset.std))
+    return {"seed": seed, "step": step, **score(points, dataset)}
+
+
+def run_job(cfg: DictConfig, run_dir: Path) -> None:
+    """Train and score every seed of the study for this job's method and mixture."""
+    from ganrun.errors import ConfigError
+    from ganrun.run.batched import check_supported
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        check_supported(cfg)
+        batched = True
+    except ConfigError:
+        batched = False
+    started = time.perf_counter()
+    scores = (_batched(cfg, run_dir) if batched else _separate(cfg, run_dir))
+    seconds = time.perf_counter() - started
+    record = {"method": cfg.study.method, "dataset": cfg.dataset.name, "batched": batched,
+              "seconds": round(seconds, 1), "scores": scores}
+    (run_dir / STUDY_FILE).write_text(json.dumps(record, indent=1))
+    final = [s for s in scores if s["step"] == cfg.trainer.steps]
+    means = {f"metrics/{key}": float(np.mean([s[key] for s in final])) for key, _, _ in METRICS}
+    (run_dir / "final.json").write_text(json.dumps({"step": int(cfg.trainer.steps), "scalars": means}, indent=1))
+
+
+def _batched(cfg: DictConfig, run_dir: Path) -> list[dict]:
+    from ganrun.run.batched_study import Trained, build_batched, samples_of
+
+    runs, built = build_batched(cfg, list(cfg.study.seeds))
+    scores, done = [], 0
+    for step in score_steps(cfg):
+        runs.train(step - done)
+        done = step
+        runs.finish()  # copies each seed's weights into its own modules; training goes on from the stack
+        for seed, game in zip(cfg.study.seeds, built):
+            trained = Trained(seed, game.generator, game.dataset, game.latent_dim)
+            scores.append(save_scores(run_dir, seed, step, samples_of(trained), game.dataset))
+        print(f"[ganrun study] step {step}: " + ", ".join(f"seed {s['seed']} {s['modes']:.0f} modes {s['hq']:.1f}% hq"
+                                                          for s in scores[-len(built):]), flush=True)
+    return scores
+
+
+def _separate(cfg: DictConfig, run_dir: Path) -> list[dict]:
+    """Seeds the batched path cannot replay (e.g. Unrolled GAN): `ganrun train`'s loop per seed, final step only."""
+    from ganrun import loop
+    from ganrun.run.batched_study import Trained, samples_of
+
+    scores = []
+    for seed in cfg.study.seeds:
+        seed_cfg = OmegaConf.merge(cfg, {"seed": int(seed)})
+        built: dict[str, Any] = {}
+        real_build = loop.build
+        loop.build = lambda *args, **kwargs: built.setdefault("exp", real_build(*args, **kwargs))
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                loop.run(seed_cfg, Path(scratch))
+        finally:
+            loop.build = real_build
+        game = built["exp"].game
+        trained = Trained(int(seed), game.generator, game.dataset, game.latent_dim)
+        scores.append(save_scores(run_dir, int(seed), int(cfg.trainer.steps), samples_of(trained), game.dataset))
+    return scores
+
+
+# ---------------------------------------------------------------- the table
+
+
+def mean_and_error(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample std / sqrt(n); 0 for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def collect(sweep_dir: Path) -> list[dict]:
+    """Every job's study.json in a sweep folder; a job stopped before its end (no study.json) is
+    rescored from the samples it saved (its wall time unknown: NaN)."""
+    records = []
+    for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
+        if (job / STUDY_FILE).is_file():
+            records.append(json.loads((job / STUDY_FILE).read_text()))
+        elif any(job.glob("samples_seed*_step*.npz")) and (job / ".hydra" / "config.yaml").is_file():
+            records.append(rescored(job))
+    return records
+
+
+def rescored(job: Path) -> dict:
+    """A job's record recomputed from its saved samples (`mode_metrics` on each .npz)."""
+    import torch
+
+    from ganrun.metrics.modes import mode_metrics
+
+    cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+    scores = []
+    for path in sorted(job.glob("samples_seed*_step*.npz")):
+        seed, step = (int(part) for part in path.stem.removeprefix("samples_seed").split("_step"))
+        saved = np.load(path)
+        metrics = mode_metrics(torch.from_numpy(saved["points"]), torch.from_numpy(saved["modes"]), float(saved["std"]))
+        scores.append({"seed": seed, "step": step, **metrics})
+    return {"method": str(cfg.study.method), "dataset": str(cfg.dataset.name), "seconds": math.nan, "scores": scores}
+
+
+def table(records: list[dict], paper: dict | None) -> str:
+    """Markdown: one row per (dataset, method, step), each metric as mean ± s.e. over seeds, the paper's beside."""
+    paper = paper or {}
+    header = ["dataset", "method", "steps", "seeds"] + [name for _, name, _ in METRICS] + \
+             [f"paper: {name}" for _, name, _ in METRICS] + ["wall s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for record in records:
+        for step in sorted({s["step"] for s in record["scores"]}):
+            rows = [s for s in record["scores"] if s["step"] == step]
+            ours = []
+            for key, _, digits in METRICS:
+                mean, error = mean_and_error([float(r[key]) for r in rows])
+                ours.append(f"{mean:.{digits}f} ± {error:.{digits}f}")
+            theirs = paper.get(record["dataset"], {}).get(record["method"])
+            theirs = [str(v) for v in theirs] if theirs else ["–"] * len(METRICS)
+            lines.append("| " + " | ".join([record["dataset"], record["method"], str(step), str(len(rows)), *ours,
+                                            *theirs, wall(record["seconds"])]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def wall(seconds: float) -> str:
+    return "–" if math.isnan(seconds) else f"{seconds:.0f}"
+
+
+def write_table(sweep_dir: Path, paper: dict | None, title: str = "") -> Path:
+    path = Path(sweep_dir) / TABLE_FILE
+    path.write_text((f"# {title}\n\n" if title else "") + table(collect(sweep_dir), paper))
+    return path
+
+
+class StudyTable(Callback):
+    """Hydra callback of a study preset: its table.md in the sweep folder when the multirun ends."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        paper = OmegaConf.to_container(config.study.paper, resolve=True) if config.study.get("paper") else None
+        path = write_table(Path(config.hydra.sweep.dir), paper, title=config.study.get("name", ""))
+        print(path.read_text())
