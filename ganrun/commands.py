@@ -50,13 +50,16 @@ def _checkpoint_config(path: str, overrides: list[str]):
 
 
 def load_generator(saved, cfg, device="cpu"):
-    """The checkpoint's generator (its EMA copy when the run kept one), in eval mode."""
+    """The checkpoint's generator (its EMA copy when the run kept one), in eval mode. Building it draws
+    initial weights: inside isolated_rng, so the caller's random streams stay as they were."""
     from ganrun import train
     from ganrun.config_family import model_options
+    from ganrun.rng import isolated_rng
 
-    dataset = train.make(cfg.dataset)
-    g_options, _ = model_options(cfg, dataset.num_classes)  # a conditional G takes the labels too
-    generator = train.make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options)
+    with isolated_rng():
+        dataset = train.make(cfg.dataset)
+        g_options, _ = model_options(cfg, dataset.num_classes)  # a conditional G takes the labels too
+        generator = train.make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options)
     weights = saved.get("ema_generator") or saved["generator"]
     generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
     return dataset, generator.to(device).eval()

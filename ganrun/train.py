@@ -39,6 +39,7 @@ from ganrun.objectives import source_scores
 from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_began_state
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
+from ganrun.rng import isolated_rng
 from ganrun.sampling import GeneratorInputs, real_batch
 from ganrun.sweeps import hparams_of
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
@@ -94,7 +95,8 @@ def make(node: DictConfig, **kwargs: Any) -> Any:
 
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    dataset = make(cfg.dataset)
+    with isolated_rng():  # reading data (a cache hit or a download) must not move the networks' init
+        dataset = make(cfg.dataset)
     tricks, objective = cfg.tricks, cfg.objective
     num_classes = dataset.num_classes if is_conditional(cfg) else None
     g_options, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev
