@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from functools import partial
@@ -14,6 +15,7 @@ from omegaconf import DictConfig
 
 from ganrun.cli import CONF_DIR, EXIT_NONFINITE, EXIT_USAGE, NonFiniteError
 from ganrun.config import ConfigError, register_schemas, validate
+from ganrun.run_lock import LOCK_NAME, RunFolderBusy, acquire, release
 from ganrun.sweeps import STATUS_FILE, record_job
 
 register_schemas()
@@ -23,7 +25,7 @@ def _discard_if_empty(run_dir: Path) -> None:
     """Remove a run folder that holds nothing but Hydra's own files, so no half-run looks like a result."""
     if not run_dir.exists():
         return
-    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE}
+    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE, LOCK_NAME}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
         # and the folders Hydra made for it (outputs/runs/), when nothing else is in them
@@ -47,12 +49,20 @@ def train_app(cfg: DictConfig) -> float | None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
+        if int(os.environ.get("RANK", "0")) == 0:
+            acquire(run_dir)  # a sweep's job its folder (a single run's the CLI took already: kept)
         # In a sweep a failed job is recorded (its log, status.json) and returns NaN: the others go on.
         return record_job(partial(_train, cfg, run_dir), run_dir, cfg.sweep.metric, sweep=in_sweep)
     except NonFiniteError as error:  # a NaN or Inf stopped the run (guard.py); its checkpoints stay
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NONFINITE)
+    except RunFolderBusy as error:  # another process's folder: leave it exactly as it is
+        print(f"ganrun: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     except ConfigError as error:
         _discard_if_empty(run_dir)
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    finally:
+        if in_sweep:
+            release(run_dir)  # the job is over: the sweep's next job takes its own folder's

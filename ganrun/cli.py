@@ -85,8 +85,9 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-def check_train_overrides(args: list[str]) -> None:
-    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error."""
+def check_train_overrides(args: list[str]) -> Path | None:
+    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error.
+    Returns a single run's folder, resolved (its default name holds the time), None for a sweep."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf, open_dict
 
@@ -111,15 +112,22 @@ def check_train_overrides(args: list[str]) -> None:
                 validate(cfg)
                 # Before Hydra writes there: writable, and a run it would continue has this config.
                 check_output_folder(output) if multirun else check_run_folder(output, cfg)
+        return None if multirun else output
     except Exception as error:  # noqa: BLE001 - every composition error becomes one line
         fail(describe(error) if not isinstance(error, ConfigError) else str(error))
+
+
+def pinned_run_dir(run_dir: Path) -> str:
+    """`hydra.run.dir='...'`, quoted for Hydra's override parser (spaces, commas, quotes)."""
+    return "hydra.run.dir='" + str(run_dir).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def train(args: list[str]) -> None:
     passthrough = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
     informative = passthrough.intersection(args) or any(a.startswith("--info") for a in args)
-    if not informative:
-        check_train_overrides(args)
+    run_dir = None if informative else check_train_overrides(args)
+    if run_dir is not None:  # Hydra then writes where the lock is taken, not a second later's folder
+        args = [*(a for a in args if not a.startswith("hydra.run.dir=")), pinned_run_dir(run_dir)]
     torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative
     if torchrun:
         if "-m" in args or "--multirun" in args:
@@ -128,6 +136,10 @@ def train(args: list[str]) -> None:
 
         overrides, flags = split_args(args)
         args = [*distributed.one_run_folder(overrides), *flags]
+    if run_dir is not None:  # one writer per run folder (under torchrun, rank 0 holds it for all)
+        from ganrun.run_lock import hold
+
+        hold(run_dir, fail, share=distributed.share_from_main if torchrun else None)
     from ganrun.app import train_app
     from ganrun.sweeps import exit_code_of_last_sweep
 
