@@ -15,6 +15,8 @@ from omegaconf import DictConfig
 
 from ganrun.cli import CONF_DIR, EXIT_NONFINITE, EXIT_USAGE, NonFiniteError
 from ganrun.config import ConfigError, register_schemas, validate
+from ganrun.resume import checkpoint_files
+from ganrun.safe_io import EXIT_WRITE, WriteError
 from ganrun.run_lock import LOCK_NAME, RunFolderBusy, acquire, release
 from ganrun.sweeps import STATUS_FILE, record_job
 
@@ -56,6 +58,11 @@ def train_app(cfg: DictConfig) -> float | None:
     except NonFiniteError as error:  # a NaN or Inf stopped the run (guard.py); its checkpoints stay
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NONFINITE)
+    except WriteError as error:  # a full disk: nothing half-written, the last checkpoint intact
+        newest = checkpoint_files(run_dir / "checkpoints")
+        where = f"the last checkpoint, {newest[-1]}, is intact" if newest else "no checkpoint was written yet"
+        print(f"ganrun: error: {error}; {where}: free space and run the same command to continue", file=sys.stderr)
+        sys.exit(EXIT_WRITE)
     except RunFolderBusy as error:  # another process's folder: leave it exactly as it is
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)

@@ -165,10 +165,15 @@ def main(argv: list[str] | None = None) -> None:
     handler = getattr(commands, command, None)
     if handler is None or command.startswith("_"):
         fail(f"unknown command '{command}': use one of train, eval, sample, summarize")
+    from ganrun.safe_io import EXIT_WRITE, WriteError
+
     try:
         handler(args)
     except UsageError as error:
         fail(str(error))
+    except WriteError as error:  # the output could not be written (disk full, read-only): nothing half-written
+        print(f"ganrun: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_WRITE)
 
 
 if __name__ == "__main__":

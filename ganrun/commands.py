@@ -66,10 +66,9 @@ def load_generator(saved, cfg, device="cpu"):
 
 
 def _write_json(results: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(json.dumps(results, indent=2) + "\n")
-    temporary.replace(out)
+    from ganrun.safe_io import atomic_write
+
+    atomic_write(out, json.dumps(results, indent=2) + "\n")
 
 
 def _load_fake(path: Path, channels: int | None):
@@ -161,6 +160,7 @@ def sample(args: list[str]) -> None:
 
     from ganrun import train
     from ganrun.config_family import is_conditional
+    from ganrun.safe_io import atomic_write
     from ganrun.sampling import LATENT_PRIORS
 
     own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device"},
@@ -191,13 +191,11 @@ def sample(args: list[str]) -> None:
 
     with torch.no_grad():
         samples = torch.cat([draw(i) for i in range(0, len(latents), 256)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npz":
-        np.savez(out, samples=samples.numpy())
-    elif samples.dim() == 4:
-        save_image(samples, out, nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1)
-    else:
+    if out.suffix == ".png" and samples.dim() != 4:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
+    atomic_write(out, (lambda file: np.savez(file, samples=samples.numpy())) if out.suffix == ".npz" else
+                 (lambda file: save_image(samples, file, format="png", nrow=columns, normalize=True,
+                                          value_range=(-1, 1), pad_value=1)))
     print(f"{len(samples)} samples written to {out}")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import json
 import logging
 import math
@@ -27,6 +28,8 @@ from typing import Any, Callable
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from ganrun.safe_io import EXIT_WRITE, WriteError, atomic_write
 
 STATUS_FILE = "status.json"
 FINAL_FILE = "final.json"
@@ -85,7 +88,7 @@ def record_job(train: Callable[[], Any], run_dir: Path, metric: str, *, sweep: b
     except Exception as exc:  # noqa: BLE001 - any failure of one job must leave the others running
         error = _one_line(exc)
         _write_status(run_dir, "failed", error, time.time() - started, overrides)
-        if not sweep:
+        if not sweep or isinstance(exc, WriteError):  # a full disk: the next jobs would fail the same way
             raise
         log.error("job %s failed (the sweep goes on): %s", run_dir.name.split("_")[0], error, exc_info=True)
     if error is not None:
@@ -122,9 +125,11 @@ def _task_overrides() -> list[str]:
 
 
 def _write_status(run_dir: Path, status: str, error: str | None, wall_time: float, overrides: list[str]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
     record = {"status": status, "error": error, "wall_time_s": round(wall_time, 3), "overrides": overrides}
-    (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=1))
+    try:
+        atomic_write(run_dir / STATUS_FILE, json.dumps(record, indent=1))
+    except WriteError as failure:  # never in place of the job's own error: logged, and the job goes on
+        log.error("%s", failure)
 
 
 def _release_memory() -> None:
@@ -153,6 +158,7 @@ class Summary:
     jobs: list[Job]  # best first
     metric: str
     direction: str
+    write_error: bool = False  # summary.csv / summary.md could not be written (a full disk)
 
     @property
     def failed(self) -> int:
@@ -188,12 +194,12 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
     jobs, metric = summary.jobs, summary.metric
     tags = sorted({tag for job in jobs for tag in job.scalars} - {metric})
     csv_path, md_path = summary.folder / "summary.csv", summary.folder / "summary.md"
-    with open(csv_path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["rank", "job", "status", metric, "wall_time_s", "overrides", "error", *tags])
-        for rank, job in enumerate(jobs, 1):
-            writer.writerow([rank, job.folder, job.status, job.scalars.get(metric, ""), job.wall_time_s or "",
-                             " ".join(job.overrides), job.error or "", *(job.scalars.get(t, "") for t in tags)])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["rank", "job", "status", metric, "wall_time_s", "overrides", "error", *tags])
+    for rank, job in enumerate(jobs, 1):
+        writer.writerow([rank, job.folder, job.status, job.scalars.get(metric, ""), job.wall_time_s or "",
+                         " ".join(job.overrides), job.error or "", *(job.scalars.get(t, "") for t in tags)])
 
     common = [o for o in jobs[0].overrides if all(o in job.overrides for job in jobs)] if jobs else []
     shown = [t for t in tags if t.startswith(("metrics/", "loss/"))]  # quality metrics, then the losses
@@ -211,7 +217,8 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
                  *(_number(job.scalars.get(t)) for t in (metric, *shown)), _number(job.wall_time_s),
                  (job.error or "")[:100]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    md_path.write_text("\n".join(lines) + "\n")
+    atomic_write(csv_path, table.getvalue())  # each file whole or not at all (a sweep killed while writing)
+    atomic_write(md_path, "\n".join(lines) + "\n")
     return csv_path, md_path
 
 
@@ -234,8 +241,14 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global last_sweep
         summary = summarize_sweep(Path(config.hydra.sweep.dir), config.sweep.metric, config.sweep.direction)
-        _, md_path = write_tables(summary)
         last_sweep = summary
+        try:
+            _, md_path = write_tables(summary)
+        except WriteError as error:  # every job's own folder is complete: the table can be written later
+            print(f"ganrun: error: {error}: every job's folder is complete; once there is space, write the "
+                  f"table with: ganrun summarize {summary.folder}", file=sys.stderr)
+            summary.write_error = True
+            return
         print(md_path.read_text())
         if summary.failed:
             print(f"ganrun: {summary.failed} of {len(summary.jobs)} jobs failed: their errors are in "
@@ -243,6 +256,8 @@ class SweepSummary(Callback):
 
 
 def exit_code_of_last_sweep() -> int:
+    if last_sweep is not None and last_sweep.write_error:
+        return EXIT_WRITE
     return EXIT_JOBS_FAILED if last_sweep is not None and last_sweep.failed else 0
 
 

@@ -40,6 +40,7 @@ from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.rng import isolated_rng
+from ganrun.safe_io import append_line, atomic_write
 from ganrun.sampling import GeneratorInputs, real_batch
 from ganrun.sweeps import hparams_of
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
@@ -178,7 +179,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         return None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        atomic_write(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     conditional = exp.num_classes is not None
     inputs = GeneratorInputs(tricks.latent, exp.latent_dim, exp.num_classes, device)  # z (and labels) for G
@@ -306,8 +307,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         if evaluator is not None and ((cfg.metrics.every and step % cfg.metrics.every == 0) or step == trainer.steps):
             results = evaluator(lambda n: generate(sampler, *inputs(n)))
             writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
-            with open(run_dir / "metrics.jsonl", "a") as lines:
-                lines.write(json.dumps({"step": step, **results}) + "\n")
+            append_line(run_dir / "metrics.jsonl", json.dumps({"step": step, **results}))
             print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))
         if ((trainer.checkpoint_every and step % trainer.checkpoint_every == 0) or step == trainer.steps
                 or stop.requested):
