@@ -180,6 +180,9 @@ SCHEMAS = {
 def register_schemas() -> None:
     # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
     from ganrun.config_family import TricksConfig
+    from ganrun.job_names import register_resolver
+
+    register_resolver()  # ${ganrun.path_safe:...} in hydra.sweep.subdir
 
     store = ConfigStore.instance()
     for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():

@@ -165,20 +165,20 @@ class Summary:
         return sum(job.status != "ok" for job in self.jobs)
 
 
-def read_job(folder: Path) -> Job:
+def read_job(folder: Path, sweep: Path | None = None) -> Job:
+    """The job in `folder`, named by its path under `sweep` (its folder name when None)."""
     status_path, overrides_path = folder / STATUS_FILE, folder / ".hydra" / "overrides.yaml"
     status = json.loads(status_path.read_text()) if status_path.is_file() else {}
     overrides = status.get("overrides")
     if overrides is None:
         overrides = list(OmegaConf.load(overrides_path)) if overrides_path.is_file() else []
-    return Job(folder.name, overrides, status.get("status", "unfinished"), status.get("error"),
+    return Job(str(folder.relative_to(sweep)) if sweep else folder.name, overrides, status.get("status", "unfinished"), status.get("error"),
                status.get("wall_time_s"), read_final(folder))
 
 
 def summarize_sweep(folder: Path, metric: str, direction: str) -> Summary:
     """Read every job folder of `folder` (a sweep, or a folder of runs) and rank them by `metric`."""
-    folders = [p for p in Path(folder).iterdir() if (p / STATUS_FILE).is_file() or (p / ".hydra").is_dir()]
-    jobs = [read_job(p) for p in sorted(folders, key=_job_order)]
+    jobs = sorted((read_job(p, Path(folder)) for p in job_folders(Path(folder))), key=_job_order)
     sign = 1.0 if direction == "minimize" else -1.0
 
     def rank(job: Job) -> tuple[bool, float]:
@@ -226,9 +226,21 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def _job_order(folder: Path) -> tuple[int, str]:
-    number = folder.name.split("_", 1)[0]
-    return (int(number), folder.name) if number.isdigit() else (sys.maxsize, folder.name)
+def _job_order(job: Job) -> tuple[int, str]:
+    number = job.folder.split("_", 1)[0]
+    return (int(number), job.folder) if number.isdigit() else (sys.maxsize, job.folder)
+
+
+def job_folders(folder: Path) -> list[Path]:
+    """Every job folder under a sweep folder: a child holding .hydra/ or status.json, or, in a sweep whose
+    override values held a '/' (before job names were made path-safe: job_names.py), one nested deeper."""
+    found = []
+    for path in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if (path / STATUS_FILE).is_file() or (path / ".hydra").is_dir():
+            found.append(path)
+        else:
+            found += job_folders(path)
+    return found
 
 
 class SweepSummary(Callback):
