@@ -54,7 +54,8 @@ def describe(error: BaseException) -> str:
                    if line.startswith("\t") and "provider=" not in line]
         return f"{group} has no option '{option}': choose one of {', '.join(options)} (e.g. {group}={options[0]})"
     if isinstance(error, OverrideParseException):
-        return f"{text.splitlines()[0]}: overrides look like key=value (see ganrun train --help)"
+        return (f"{text.splitlines()[0]}: overrides look like key=value (see ganrun train --help); quote a value with "
+                "spaces or ()[]{},= twice, for the shell and for Hydra: 'dataset.root=\"/data/my images (1)\"'")
     cause = error.__cause__ or error.__context__
     if cause is not None and "Error merging override" in text:
         override = text.rpartition("override ")[2]

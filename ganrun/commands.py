@@ -40,9 +40,11 @@ def _checkpoint_config(path: str, overrides: list[str]):
     from ganrun import checkpoint
     from ganrun.config import ConfigError, validate
 
+    from ganrun.arguments import checkpoint_overrides
+
     try:
         saved = checkpoint.load(path)
-        cfg = OmegaConf.merge(OmegaConf.create(saved["config"]), OmegaConf.from_dotlist(overrides))
+        cfg = checkpoint_overrides(OmegaConf.create(saved["config"]), overrides)  # keys and types checked
         validate(cfg)
     except ConfigError as error:
         raise UsageError(str(error)) from error
@@ -90,13 +92,16 @@ def _load_fake(path: Path, channels: int | None):
 
 
 def eval(args: list[str]) -> None:  # noqa: A001 - the command's name
+    from ganrun import arguments
     from ganrun.config_family import is_conditional
     from ganrun.metrics import build_evaluator
     from ganrun.sampling import GeneratorInputs
     from ganrun import train
 
     own, overrides = parse(args, {"checkpoint", "fake", "out", "device"})
-    device = train.resolve_device(own.get("device", "auto"))
+    device = train.resolve_device(arguments.device(own.get("device", "auto")))
+    if "fake" in own:
+        arguments.existing("fake", own["fake"])
     if "checkpoint" in own:
         saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
         dataset, generator = load_generator(saved, cfg, device)
@@ -158,29 +163,32 @@ def sample(args: list[str]) -> None:
     import torch
     from torchvision.utils import save_image
 
-    from ganrun import train
+    from ganrun import arguments, train
     from ganrun.config_family import is_conditional
     from ganrun.safe_io import atomic_write
     from ganrun.sampling import LATENT_PRIORS
 
     own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device"},
                            required={"checkpoint", "out"})
-    num, out = int(own.get("num", 64)), Path(own["out"])
+    num = arguments.integer("num", own.get("num", "64"), minimum=1, maximum=arguments.MAX_SAMPLES)
+    seed = arguments.integer("seed", own.get("seed", "0"), minimum=0, maximum=2**63 - 1)
+    interpolate = arguments.boolean("interpolate", own.get("interpolate", "false"))
+    out = Path(own["out"])
     if out.suffix not in (".png", ".npz"):
         raise UsageError(f"out={out}: write a .png grid or an .npz array")
-    device = train.resolve_device(own.get("device", "auto"))
+    device = train.resolve_device(arguments.device(own.get("device", "auto")))
     saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
     dataset, generator = load_generator(saved, cfg, device)
-    noise = torch.Generator().manual_seed(int(own.get("seed", 0)))
+    noise = torch.Generator().manual_seed(seed)
     latent_dim, prior = cfg.architecture.latent_dim, LATENT_PRIORS[cfg.tricks.latent]  # the run's prior
     rows = max(1, int(round(num ** 0.5)))
-    if own.get("interpolate", "false").lower() == "true":  # rows of slerp paths between random latents
+    if interpolate:  # rows of slerp paths between random latents
         ends = prior(2 * rows, latent_dim, generator=noise).view(2, rows, 1, latent_dim)
         t = torch.linspace(0, 1, max(2, num // rows)).view(1, -1, 1)
         latents = slerp(ends[0], ends[1], t).reshape(-1, latent_dim)
     else:
         latents = prior(num, latent_dim, generator=noise)
-    columns = len(latents) // rows if own.get("interpolate") == "true" else rows
+    columns = len(latents) // rows if interpolate else rows
     # A conditional G draws one class per row of the grid (cycling when there are more rows than classes).
     labels = (torch.arange(len(latents)) // columns % dataset.num_classes) if is_conditional(cfg) else None
 

@@ -257,7 +257,10 @@ def validate(cfg: DictConfig) -> None:
                           "(or set dataset.download=true where torchvision can download them)")
 
     validate_metrics(cfg.metrics)
+    from ganrun.arguments import check_root_keys
     from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
+
+    check_root_keys(cfg)  # seed: int, conditional: bool
 
     validate_family(cfg)
     validate_tricks(cfg)
