@@ -141,6 +141,9 @@ def train(args: list[str]) -> None:
         from ganrun.run_lock import hold
 
         hold(run_dir, fail, share=distributed.share_from_main if torchrun else None)
+    from ganrun.preemption import exit_on_sigterm
+
+    exit_on_sigterm()  # SIGTERM in setup: a clean exit 143 (temporary files removed, the lock released)
     from ganrun.app import train_app
     from ganrun.sweeps import exit_code_of_last_sweep
 

@@ -85,3 +85,23 @@ def test_under_torchrun_rank_0_holds_the_lock_and_every_rank_stops_when_it_is_bu
         assert failures == ["rank 0 was refused"] and tmp_path.absolute() in run_lock._held
     finally:
         run_lock.release_all()
+
+
+def test_sigterm_during_setup_exits_143_in_one_line_and_releases_the_lock(tmp_path):
+    import signal
+
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "ganrun", "train", *cli_args(*RUN, "dataset._target_=tests.faults.slow_ring"),
+               f"hydra.run.dir={run_dir}"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("ganrun-test: building the dataset"):
+            process.send_signal(signal.SIGTERM)
+            break
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert stderr.strip().splitlines() == [
+        "ganrun: SIGTERM received outside the training steps: stopped (the run folder keeps its last checkpoint; "
+        "run the same command to continue)"]
+    assert (run_dir / run_lock.LOCK_NAME).read_text() == ""  # released: the next run takes it without a warning
+    assert not list(run_dir.rglob("*.tmp"))

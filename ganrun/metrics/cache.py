@@ -73,6 +73,8 @@ def filling(path: Path) -> Iterator[None]:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # of a writer killed mid-write: all write locked
+            stale.unlink(missing_ok=True)
         yield
     finally:
         os.close(fd)  # releases the lock
