@@ -55,3 +55,33 @@ def test_the_summary_finds_the_jobs_of_a_sweep_whose_folders_nested(tmp_path):
     assert [job.folder for job in summary.jobs] == ["1_objective=lsgan,sweep.metric=metrics/FID_classifier",
                                                    "0_objective=ns,sweep.metric=metrics/FID_classifier"]
     assert [job.status for job in summary.jobs] == ["ok", "ok"]
+
+
+def test_a_sweep_killed_while_writing_its_summary_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    from ganrun import safe_io
+    from ganrun.sweeps import write_tables
+
+    sweep = tmp_path / "sweep"
+    job = sweep / "0_objective=ns"
+    (job / ".hydra").mkdir(parents=True)
+    (job / STATUS_FILE).write_text(json.dumps({"status": "ok", "overrides": ["objective=ns"]}))
+    write_tables(summarize_sweep(sweep, "loss/G", "minimize"))
+    before = (sweep / "summary.md").read_text()
+
+    class Killed(BaseException):
+        """SIGTERM's SystemExit, or Ctrl-C, in the middle of the write."""
+
+    def dying_open(path, mode="r", *args, **kwargs):
+        file = open(path, mode, *args, **kwargs)
+        if str(path).endswith(".tmp"):
+            file.write(b"| half a ta")
+            file.close()
+            raise Killed()
+        return file
+
+    monkeypatch.setattr(safe_io, "open", dying_open, raising=False)
+    (job / "final.json").write_text(json.dumps({"step": 1, "scalars": {"loss/G": 0.5}}))
+    with pytest.raises(Killed):
+        write_tables(summarize_sweep(sweep, "loss/G", "minimize"))
+    assert (sweep / "summary.md").read_text() == before
+    assert not list(sweep.glob(".*.tmp"))
