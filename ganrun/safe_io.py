@@ -6,30 +6,20 @@ the folder: readers see the old file or the whole new one. Any OSError on the wa
 EROFS, EACCES, a folder deleted under it, ...) removes the temporary file and raises `WriteError`,
 whose message names the file and the cause in one line; the CLI prints it and exits with EXIT_WRITE.
 `writing(path)` turns the OSErrors of any other write (an event file, an appended line) into the same
-`WriteError`. No torch here.
+`WriteError`. No torch here; imports only ganrun.errors.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Union
 
-EXIT_WRITE = 5  # a file could not be written (disk full, read-only, deleted folder): nothing half-written is left
+from ganrun.errors import EXIT_WRITE, WriteError  # noqa: F401 - the exit code callers look up here too
+
 Data = Union[bytes, str, Callable[..., None]]  # bytes, text, or a function writing into a binary file
-
-
-class WriteError(Exception):
-    """A file could not be written: one line naming it and the cause, exit code EXIT_WRITE."""
-
-    def __init__(self, path: str | Path, error: OSError) -> None:
-        self.path, self.error = Path(path), error
-        code = errno.errorcode.get(error.errno, "") if error.errno else ""
-        reason = error.strerror or str(error) or type(error).__name__
-        super().__init__(f"cannot write {path}: {reason}{f' ({code})' if code else ''}")
 
 
 def _remove(path: Path) -> None:

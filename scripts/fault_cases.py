@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.test_arguments import EVAL, SAMPLE
 from tests.tiny_runs import ENV, RUN, cli_args
 
-HOLDER = "import sys; from ganrun.run_lock import acquire; acquire(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+HOLDER = "import sys; from ganrun.run.lock import acquire; acquire(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
 FILE_LIMIT = 16_000  # bytes: RLIMIT_FSIZE makes a larger write fail as a full disk does (EFBIG, not ENOSPC)
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ganrun import cli, train
+from ganrun import cli, loop
 from tests.conftest import tiny_config
 
 SAMPLE = {  # argument -> the line it must print
@@ -35,7 +35,7 @@ EVAL = {
 @pytest.fixture(scope="module")
 def step(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trained")
-    train.run(tiny_config("dataset=digits", "trainer.steps=1"), folder)
+    loop.run(tiny_config("dataset=digits", "trainer.steps=1"), folder)
     return folder / "checkpoints" / "step_00000001.pt"
 
 
@@ -78,8 +78,8 @@ def test_the_root_keys_have_a_schema(override, line, tmp_path, capsys):
 def test_a_path_with_spaces_split_by_the_shell_gets_a_quoting_hint(tmp_path, capsys):
     code, lines = answer("train", f"dataset.root={tmp_path}/my", "images", "dataset=image_folder", capsys=capsys)
     assert code == 2 and len(lines) == 1
-    assert lines[0] == ("ganrun: error: Error parsing override 'images': overrides look like key=value (see ganrun "
-                        "train --help); quote a value with spaces or ()[]{},= twice, for the shell and for Hydra: "
-                        "'dataset.root=\"/data/my images (1)\"'")
+    assert lines[0] == ("ganrun: error: Error parsing override 'images': overrides look like key=value, and a value "
+                        "with spaces or special characters needs quotes, e.g. 'hydra.run.dir=\"my runs/a\"' "
+                        "(see ganrun train --help)")
     code, lines = answer("train", f'dataset.root="{tmp_path}/my images (1)"', "dataset=image_folder", capsys=capsys)
     assert lines[0].startswith(f"ganrun: error: dataset.root={tmp_path}/my images (1) does not exist")  # read whole

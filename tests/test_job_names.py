@@ -7,8 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from ganrun.job_names import MAX_BYTES, path_safe
-from ganrun.sweeps import STATUS_FILE, summarize_sweep
+from ganrun.config.job_names import MAX_BYTES, path_safe
+from ganrun.run.sweeps import STATUS_FILE, summarize_sweep
 from tests.test_write_errors import cli_train
 from tests.tiny_runs import cli_args, one_thread  # noqa: F401
 
@@ -59,7 +59,7 @@ def test_the_summary_finds_the_jobs_of_a_sweep_whose_folders_nested(tmp_path):
 
 def test_a_sweep_killed_while_writing_its_summary_leaves_the_previous_one_whole(tmp_path, monkeypatch):
     from ganrun import safe_io
-    from ganrun.sweeps import write_tables
+    from ganrun.run.sweeps import write_tables
 
     sweep = tmp_path / "sweep"
     job = sweep / "0_objective=ns"

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from ganrun import run_lock
+from ganrun.run import lock as run_lock
 from tests.test_failures import snapshot
 from tests.tiny_runs import ENV, RUN, cli_args, ganrun
 
-HOLDER = "import sys; from ganrun.run_lock import acquire; acquire(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+HOLDER = "import sys; from ganrun.run.lock import acquire; acquire(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
 
 
 def dead_pid() -> int:

@@ -13,7 +13,9 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import checkpoint, commands, train
+from ganrun import loop
+from ganrun.commands import evaluate, sample
+from ganrun.run import checkpoint
 from ganrun.metrics import classifier
 from ganrun.rng import isolated_rng, seeded_rng
 from tests.conftest import tiny_config
@@ -40,7 +42,7 @@ def quick_classifier(monkeypatch):
 
 def final_state(cfg, run_dir):
     torch.manual_seed(12345)  # whatever ran before: the run seeds itself
-    train.run(cfg, run_dir)
+    loop.run(cfg, run_dir)
     return checkpoint.load(checkpoint.latest(run_dir / "checkpoints"))
 
 
@@ -90,7 +92,7 @@ def test_seeded_rng_draws_the_same_whatever_was_drawn_before():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trained")
-    train.run(tiny_config("dataset=digits", "trainer.steps=2", "conditional=true"), folder)
+    loop.run(tiny_config("dataset=digits", "trainer.steps=2", "conditional=true"), folder)
     return folder
 
 
@@ -100,10 +102,10 @@ def test_sample_gives_the_same_samples_for_a_seed_whatever_ran_before(run_dir, t
     for i, before in enumerate((lambda: None, lambda: draws() and torch.randn(100))):
         before()
         out = tmp_path / f"s{i}.npz"
-        commands.sample([f"checkpoint={step}", "num=12", f"out={out}", "seed=3", "device=cpu"])
+        sample.main([f"checkpoint={step}", "num=12", f"out={out}", "seed=3", "device=cpu"])
         outputs.append(np.load(out)["samples"])
     np.testing.assert_array_equal(outputs[0], outputs[1])
-    commands.sample([f"checkpoint={step}", "num=12", f"out={tmp_path / 'other.npz'}", "seed=4", "device=cpu"])
+    sample.main([f"checkpoint={step}", "num=12", f"out={tmp_path / 'other.npz'}", "seed=4", "device=cpu"])
     assert not np.array_equal(np.load(tmp_path / "other.npz")["samples"], outputs[0])  # the seed matters
 
 
@@ -114,9 +116,9 @@ def test_eval_gives_the_same_numbers_cold_warm_and_whatever_ran_before(run_dir, 
     results = []
     for i in range(2):  # cold cache, then warm, with other draws in between
         draws()
-        commands.eval([*args, f"out={tmp_path / f'{i}.json'}"])
+        evaluate.main([*args, f"out={tmp_path / f'{i}.json'}"])
         results.append(json.loads((tmp_path / f"{i}.json").read_text()))
     assert results[0] == results[1]
     before = torch.get_rng_state()
-    commands.eval([*args, f"out={tmp_path / 'again.json'}"])
+    evaluate.main([*args, f"out={tmp_path / 'again.json'}"])
     assert torch.equal(torch.get_rng_state(), before)  # and it leaves the caller's streams as they were

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganrun import cli, commands, safe_io, train
+from ganrun import cli, loop, safe_io
+from ganrun.commands import sample
 from ganrun.safe_io import EXIT_WRITE, WriteError
 from tests.tiny_runs import RUN, assert_same_run, cli_args, config, final_state, one_thread  # noqa: F401
 
@@ -69,14 +70,14 @@ def test_a_full_disk_while_saving_a_checkpoint_keeps_the_last_one_and_the_run_co
     run_dir = tmp_path / "run"
     full_disk("step_00000004.pt")
     with pytest.raises(WriteError) as error:
-        train.run(config(*SAVES), run_dir)
+        loop.run(config(*SAVES), run_dir)
     assert str(error.value) == f"cannot write {run_dir}/checkpoints/step_00000004.pt: {FULL}"
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step_00000002.pt"]  # no .tmp
     assert final_state(run_dir)["step"] == 2
 
     monkeypatch.undo()  # space again: the same command continues from step 2
-    train.run(config(*SAVES), run_dir)
-    train.run(config(*SAVES), tmp_path / "uninterrupted")
+    loop.run(config(*SAVES), run_dir)
+    loop.run(config(*SAVES), tmp_path / "uninterrupted")
     assert_same_run(final_state(run_dir), final_state(tmp_path / "uninterrupted"))
     assert leftovers(run_dir) == []
 
@@ -135,16 +136,16 @@ def test_a_full_disk_while_writing_events_is_one_line(tmp_path, monkeypatch, cap
 
     monkeypatch.setattr(RecordWriter, "write", write)
     with pytest.raises(WriteError, match=rf"^cannot write {tmp_path}/events\.out\.tfevents\.\S+: {re.escape(FULL)}$"):
-        train.run(config(*SAVES, "trainer.log_every=1"), tmp_path)
+        loop.run(config(*SAVES, "trainer.log_every=1"), tmp_path)
     assert "Traceback" not in capfd.readouterr().err  # TensorBoard's writer thread died quietly
 
 
 def test_sample_on_a_full_disk_exits_5_and_keeps_the_previous_file(tmp_path, full_disk, capsys):
     run_dir = tmp_path / "run"
-    train.run(config(*RUN, "trainer.steps=1"), run_dir)
+    loop.run(config(*RUN, "trainer.steps=1"), run_dir)
     out = tmp_path / "s.npz"
     step = f"checkpoint={run_dir}/checkpoints/step_00000001.pt"
-    commands.sample([step, "num=4", f"out={out}", "device=cpu"])
+    sample.main([step, "num=4", f"out={out}", "device=cpu"])
     before = out.read_bytes()
     full_disk("s.npz")
     with pytest.raises(SystemExit) as exit_:
