@@ -50,10 +50,11 @@ def train(*overrides: str) -> list[str]:
     return command("train", *cli_args(*RUN, *overrides))
 
 
-def fault_rows(inputs: Path, work: Path) -> list[tuple[str, int, str]]:
+def fault_rows(inputs: Path, work: Path, arguments: bool = True) -> list[tuple[str, int, str]]:
+    """Every row; `arguments=False` leaves out the eval/sample argument table (tests/test_arguments.py)."""
     rows = []
     step = inputs / "run" / "checkpoints" / "step_00000002.pt"
-    for table, name in ((SAMPLE, "sample"), (EVAL, "eval")):
+    for table, name in ((SAMPLE, "sample"), (EVAL, "eval")) if arguments else ():
         for argument in table:
             out = "out=<work>/x.png" if name == "sample" else "out=<work>/m.json"
             code, err = run(command(name, f"checkpoint={step}", out.replace("<work>", str(work)), argument), work)
@@ -120,3 +121,22 @@ def fault_rows(inputs: Path, work: Path) -> list[tuple[str, int, str]]:
                     work, env={**ENV, "GANRUN_CACHE_DIR": str(cache)})
     rows.append(("a corrupt metric classifier in the cache", code, err))
     return rows
+
+
+if __name__ == "__main__":  # the faults alone, as a markdown table: PYTHONPATH=. python scripts/fault_cases.py
+    import contextlib
+    import tempfile
+
+    from tests.tiny_runs import make_inputs
+
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        with contextlib.redirect_stdout(sys.stderr):
+            made = make_inputs(root / "inputs")
+        (root / "work").mkdir()
+        print("| what was done | exit | what ganrun prints (stderr) |\n| --- | --- | --- |")
+        for shown, code, stderr in fault_rows(made, root / "work", arguments="--arguments" in sys.argv):
+            text = stderr.replace(str(made), "<inputs>").replace(str(root / "work"), "<work>")
+            text = text.replace("|", "\\|").replace("\n", "<br>")
+            shown = shown.replace(str(made), "<inputs>").replace(str(root / "work"), "<work>")
+            print(f"| {shown} | {code} | {text} |", flush=True)
