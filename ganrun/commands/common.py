@@ -33,14 +33,12 @@ def checkpoint_config(path: str, overrides: list[str]) -> tuple[dict[str, Any], 
     from omegaconf import OmegaConf
 
     from ganrun.config.checks import validate
+    from ganrun.config.compose import upgraded
+    from ganrun.config.arguments import checkpoint_overrides
     from ganrun.run import checkpoint
 
-    from ganrun.config.arguments import checkpoint_overrides
-
     saved = checkpoint.load(path)
-    cfg = checkpoint_overrides(OmegaConf.create(saved["config"]), overrides)  # keys and types checked
-    if "game" not in cfg:  # a checkpoint of ganrun 0.1, whose only game was G(z) against D(x)
-        cfg.game = {"_target_": "ganrun.games.gan.build", "_partial_": True, "name": "gan"}
+    cfg = checkpoint_overrides(upgraded(OmegaConf.create(saved["config"])), overrides)  # keys, types checked
     validate(cfg)
     return saved, cfg
 
