@@ -32,9 +32,9 @@ def checkpoint_config(path: str, overrides: list[str]) -> tuple[dict[str, Any], 
     """A checkpoint and its run's config with `overrides` (metrics.*, dataset.*) merged in, validated."""
     from omegaconf import OmegaConf
 
+    from ganrun.config.arguments import checkpoint_overrides
     from ganrun.config.checks import validate
     from ganrun.config.compose import upgraded
-    from ganrun.config.arguments import checkpoint_overrides
     from ganrun.run import checkpoint
 
     saved = checkpoint.load(path)
