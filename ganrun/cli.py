@@ -35,7 +35,7 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ganrun.errors import ConfigError, fail
+    from ganrun.errors import EXIT_WRITE, ConfigError, WriteError, fail
 
     argv = sys.argv[1:] if argv is None else argv
     if "" not in sys.path and os.getcwd() not in sys.path:
@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         import_module(COMMANDS[name].module).main(args)
     except ConfigError as error:  # UsageError too: a mistake in the arguments
         fail(str(error))
+    except WriteError as error:  # an output could not be written (disk full, read-only): nothing half-written
+        fail(str(error), EXIT_WRITE)
 
 
 if __name__ == "__main__":

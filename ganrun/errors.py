@@ -7,6 +7,7 @@ module can raise these without an import cycle.
 | 2 | a mistake in the command line or the config: one line, nothing written |
 | 3 | a NaN or Inf stopped training (trainer.on_nan=stop) |
 | 4 | a sweep finished and some of its jobs failed |
+| 5 | a file could not be written (disk full, read-only, deleted folder): one line, nothing half-written |
 | 130 / 143 | SIGINT / SIGTERM: checkpointed, then stopped |
 """
 
@@ -18,6 +19,7 @@ import sys
 EXIT_USAGE = 2
 EXIT_NONFINITE = 3
 EXIT_SWEEP_FAILED = 4
+EXIT_WRITE = 5
 
 
 class ConfigError(ValueError):
@@ -30,6 +32,18 @@ class UsageError(ConfigError):
 
 class NonFiniteError(RuntimeError):
     """Training met a NaN or Inf and stopped (run/guard.py): one line, exit code EXIT_NONFINITE."""
+
+
+class WriteError(Exception):
+    """A file could not be written (safe_io.py): one line naming it and the cause, exit code EXIT_WRITE."""
+
+    def __init__(self, path: object, error: OSError) -> None:
+        import errno
+
+        self.path, self.error = path, error
+        code = errno.errorcode.get(error.errno, "") if error.errno else ""
+        reason = error.strerror or str(error) or type(error).__name__
+        super().__init__(f"cannot write {path}: {reason}{f' ({code})' if code else ''}")
 
 
 def debugging() -> bool:

@@ -31,6 +31,7 @@ from ganrun.run.preemption import StopSignals
 from ganrun.run.progress import Progress
 from ganrun.run.sweeps import hparams_of
 from ganrun.run.writer import RunWriter
+from ganrun.safe_io import append_line, atomic_write
 from ganrun.tricks import keep_training
 
 
@@ -168,7 +169,7 @@ def start(cfg: DictConfig, run_dir: Path) -> Session | None:
         return None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        atomic_write(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
     writer = (RunWriter(run_dir, purge_step=first + 1 if first else None, hparams=hparams_of(cfg))
               if main else distributed.Silent())
@@ -202,8 +203,7 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
     if session.main and cfg.metrics.enabled and due(cfg.metrics.every, step, last):
         results = exp.game.evaluate(sampler)
         writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
-        with open(session.run_dir / "metrics.jsonl", "a") as lines:
-            lines.write(json.dumps({"step": step, **results}) + "\n")
+        append_line(session.run_dir / "metrics.jsonl", json.dumps({"step": step, **results}))
         print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))
     if due(cfg.trainer.checkpoint_every, step, last) or session.stop.requested:
         if not session.guard.confirm():  # on a GPU the last step's values arrive now: never save a NaN

@@ -19,6 +19,7 @@ from tests.test_cli import BAD_OVERRIDES
 from ganrun.run.checkpoint import FORMAT
 from tests.test_failures import BAD_INPUTS
 from tests.tiny_runs import ENV, RUN, cli_args, make_inputs
+from scripts.fault_cases import fault_rows
 
 # Refused once torch has read the file; tests/test_failures.py and tests/test_state.py check these in process.
 MORE = {
@@ -56,6 +57,7 @@ def main() -> None:
             rows.append((f"{name}: {' '.join(shown)}",
                          *answer(cli_args(*base, *(a.format(i=inputs) for a in arguments)), work)))
         ran = (work / "payload_ran").exists()
+        faults = fault_rows(inputs, work)
         command = __doc__.splitlines()[2].strip()
         print(f"Every bad input of tests/test_cli.py and tests/test_failures.py, run with `{command}`.\n")
         print("| input | exit | what ganrun prints (stderr) |\n| --- | --- | --- |")
@@ -63,6 +65,13 @@ def main() -> None:
             text = stderr.replace(str(inputs), "<inputs>").replace("|", "\\|").replace("\n", "<br>")
             print(f"| `{shown}` | {code} | {text} |")
         print(f"\nThe malicious pickle's payload ran: {ran}.")
+        print("\n## Faults from outside, and the arguments of eval and sample\n\n(scripts/fault_cases.py; "
+              "<work>/ is the folder ganrun ran in)\n")
+        print("| what was done | exit | what ganrun prints (stderr) |\n| --- | --- | --- |")
+        for shown, code, stderr in faults:
+            text = stderr.replace(str(inputs), "<inputs>").replace(str(work), "<work>")
+            text = text.replace("|", "\\|").replace("\n", "<br>")
+            print(f"| {shown.replace(str(inputs), '<inputs>').replace(str(work), '<work>')} | {code} | {text} |")
 
 
 if __name__ == "__main__":

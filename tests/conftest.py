@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.exists(), reason=f"real datasets not found at {SHARED_DATA} (CI has them beside the repo)")
+
+# The metric caches (classifiers, real features) of this test session, apart from the user's own
+# (~/.cache/ganrun): set before any test or subprocess starts, removed at the end.
+CACHE = os.environ["GANRUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganrun-test-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(CACHE, ignore_errors=True)
+
 
 # Small networks and few steps: enough to exercise every code path on a 2-core CPU in seconds.
 TINY = [

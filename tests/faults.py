@@ -32,3 +32,12 @@ def ring_out_of_memory_on_seed_3(**kwargs):
     if kwargs["seed"] == 3:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (injected by tests/faults.py)")
     return ring(**kwargs)
+
+
+def slow_ring(**kwargs):
+    """The ring dataset after a long pause, announced on stdout: a setup to interrupt (SIGTERM)."""
+    import time
+
+    print("ganrun-test: building the dataset", flush=True)
+    time.sleep(60)
+    return ring(**kwargs)

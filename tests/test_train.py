@@ -115,7 +115,7 @@ def test_spectral_norm_is_applied_to_d(tmp_path, monkeypatch):
 def test_metrics_during_training_reach_tensorboard_and_the_jsonl(tmp_path, monkeypatch, dataset, architecture, names):
     import json
 
-    monkeypatch.setenv("GANRUN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANRUN_CACHE_DIR", str(tmp_path / "cache"))
     cfg = tiny_config(f"dataset={dataset}", "metrics=default", "metrics.every=1", "metrics.num_samples=100",
                       "metrics.kid_subsets=2", "metrics.kid_subset_size=20", "metrics.num_points=200",
                       architecture=architecture)

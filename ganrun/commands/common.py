@@ -32,12 +32,13 @@ def checkpoint_config(path: str, overrides: list[str]) -> tuple[dict[str, Any], 
     """A checkpoint and its run's config with `overrides` (metrics.*, dataset.*) merged in, validated."""
     from omegaconf import OmegaConf
 
+    from ganrun.config.arguments import checkpoint_overrides
     from ganrun.config.checks import validate
     from ganrun.config.compose import upgraded
     from ganrun.run import checkpoint
 
     saved = checkpoint.load(path)
-    cfg = upgraded(OmegaConf.merge(OmegaConf.create(saved["config"]), OmegaConf.from_dotlist(overrides)))
+    cfg = checkpoint_overrides(upgraded(OmegaConf.create(saved["config"])), overrides)  # keys, types checked
     validate(cfg)
     return saved, cfg
 
@@ -46,9 +47,11 @@ def load_generator(saved: dict[str, Any], cfg: Any, device: Any = "cpu") -> tupl
     """The checkpoint's dataset and generator (its EMA copy when the run kept one), in eval mode."""
     from ganrun.experiment import make
     from ganrun.games.gan import make_generator
+    from ganrun.rng import isolated_rng
 
-    dataset = make(cfg.dataset)
-    generator = make_generator(cfg, make, dataset)
+    with isolated_rng():  # building G draws initial weights: the caller's random streams stay as they were
+        dataset = make(cfg.dataset)
+        generator = make_generator(cfg, make, dataset)
     weights = saved.get("ema_generator") or saved["generator"]
     try:
         generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
@@ -58,7 +61,6 @@ def load_generator(saved: dict[str, Any], cfg: Any, device: Any = "cpu") -> tupl
 
 
 def write_json(results: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(json.dumps(results, indent=2) + "\n")
-    temporary.replace(out)
+    from ganrun.safe_io import atomic_write
+
+    atomic_write(out, json.dumps(results, indent=2) + "\n")  # WriteError: exit 5, nothing half-written

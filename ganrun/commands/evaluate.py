@@ -36,6 +36,7 @@ def load_fake(path: Path, channels: int | None):
 
 
 def main(args: list[str]) -> None:
+    from ganrun.config import arguments
     from ganrun.config.checks import is_conditional
     from ganrun.config.compose import job_config
     from ganrun.experiment import make, resolve_device
@@ -43,7 +44,7 @@ def main(args: list[str]) -> None:
     from ganrun.sampling import GeneratorInputs
 
     own, overrides = parse(args, {"checkpoint", "fake", "out", "device"})
-    device = resolve_device(own.get("device", "auto"))
+    device = resolve_device(arguments.device(own.get("device", "auto")))
     if "checkpoint" in own:
         saved, cfg = checkpoint_config(own["checkpoint"], overrides)
         dataset, generator = load_generator(saved, cfg, device)

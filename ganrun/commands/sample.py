@@ -17,22 +17,26 @@ def main(args: list[str]) -> None:
     import torch
     from torchvision.utils import save_image
 
+    from ganrun.config import arguments
     from ganrun.config.checks import is_conditional
     from ganrun.experiment import resolve_device
+    from ganrun.safe_io import atomic_write
     from ganrun.sampling import LATENT_PRIORS, slerp
 
     own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device"},
                            required={"checkpoint", "out"})
-    num, out = int(own.get("num", 64)), Path(own["out"])
+    num = arguments.integer("num", own.get("num", "64"), minimum=1, maximum=arguments.MAX_SAMPLES)
+    seed = arguments.integer("seed", own.get("seed", "0"), minimum=0, maximum=2**63 - 1)
+    interpolate = arguments.boolean("interpolate", own.get("interpolate", "false"))
+    out = Path(own["out"])
     if out.suffix not in (".png", ".npz"):
         raise UsageError(f"out={out}: write a .png grid or an .npz array")
-    device = resolve_device(own.get("device", "auto"))
+    device = resolve_device(arguments.device(own.get("device", "auto")))
     saved, cfg = checkpoint_config(own["checkpoint"], overrides)
     dataset, generator = load_generator(saved, cfg, device)
-    noise = torch.Generator().manual_seed(int(own.get("seed", 0)))
+    noise = torch.Generator().manual_seed(seed)
     latent_dim, prior = cfg.architecture.latent_dim, LATENT_PRIORS[cfg.tricks.latent]  # the run's prior
     rows = max(1, int(round(num ** 0.5)))
-    interpolate = own.get("interpolate", "false").lower() == "true"
     if interpolate:  # rows of slerp paths between random latents
         ends = prior(2 * rows, latent_dim, generator=noise).view(2, rows, 1, latent_dim)
         columns = max(2, num // rows)
@@ -50,11 +54,9 @@ def main(args: list[str]) -> None:
 
     with torch.no_grad():
         samples = torch.cat([draw(i) for i in range(0, len(latents), CHUNK)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npz":
-        np.savez(out, samples=samples.numpy())
-    elif samples.dim() == 4:
-        save_image(samples, out, nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1)
-    else:
+    if out.suffix == ".png" and samples.dim() != 4:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
+    atomic_write(out, (lambda file: np.savez(file, samples=samples.numpy())) if out.suffix == ".npz" else
+                 (lambda file: save_image(samples, file, format="png", nrow=columns, normalize=True,
+                                          value_range=(-1, 1), pad_value=1)))  # WriteError: exit 5
     print(f"{len(samples)} samples written to {out}")

@@ -23,7 +23,9 @@ from omegaconf import DictConfig
 from ganrun.config.checks import validate
 from ganrun.config.compose import CONFIG_NAME, CONFIG_PATH, checked, compose_config, describe
 from ganrun.config.schemas import register_schemas
-from ganrun.errors import EXIT_NONFINITE, EXIT_USAGE, ConfigError, NonFiniteError, fail
+from ganrun.errors import EXIT_NONFINITE, EXIT_USAGE, EXIT_WRITE, ConfigError, NonFiniteError, WriteError, fail
+from ganrun.run.lock import LOCK_NAME, RunFolderBusy, acquire, release
+from ganrun.run.resume import checkpoint_files
 from ganrun.run.sweeps import STATUS_FILE, record_job
 
 INFORMATIVE = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
@@ -50,8 +52,9 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-def check_overrides(args: list[str]) -> None:
-    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error."""
+def check_overrides(args: list[str]) -> Path | None:
+    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error.
+    Returns a single run's folder, resolved (its default name holds the time), None for a sweep."""
     from omegaconf import OmegaConf
 
     from ganrun.run.resume import check_output_folder, check_run_folder
@@ -66,14 +69,16 @@ def check_overrides(args: list[str]) -> None:
             # Before Hydra writes there: writable, and a run it would continue has this config.
             check_output_folder(output) if multirun else check_run_folder(output, job_cfg)
             CHECKED.add(tuple(job))
+        return None if multirun else output
     except Exception as error:  # noqa: BLE001 - every composition error becomes one line
         fail(str(error) if isinstance(error, ConfigError) else describe(error))
 
 
 def main(args: list[str]) -> None:
     informative = bool(INFORMATIVE.intersection(args)) or any(a.startswith("--info") for a in args)
-    if not informative:
-        check_overrides(args)
+    run_dir = None if informative else check_overrides(args)
+    if run_dir is not None:  # Hydra then writes where the lock is taken, not into a second later's folder
+        args = [*(a for a in args if not a.startswith("hydra.run.dir=")), pinned_run_dir(run_dir)]
     torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative
     if torchrun:
         if "-m" in args or "--multirun" in args:
@@ -82,7 +87,14 @@ def main(args: list[str]) -> None:
 
         overrides, flags = split_args(args)
         args = [*distributed.one_run_folder(overrides), *flags]
+    if run_dir is not None:  # one writer per run folder (under torchrun, rank 0 holds it for all)
+        from ganrun.run.lock import hold
+
+        hold(run_dir, fail, share=distributed.share_from_main if torchrun else None)
+    from ganrun.run.preemption import exit_on_sigterm
     from ganrun.run.sweeps import exit_code_of_last_sweep
+
+    exit_on_sigterm()  # SIGTERM in setup: a clean exit 143 (temporary files removed, the lock released)
 
     sys.argv = ["ganrun train", *args]
     train_app()
@@ -92,11 +104,16 @@ def main(args: list[str]) -> None:
         sys.exit(exit_code_of_last_sweep())
 
 
+def pinned_run_dir(run_dir: Path) -> str:
+    """`hydra.run.dir='...'`, quoted for Hydra's override parser (spaces, commas, quotes)."""
+    return "hydra.run.dir='" + str(run_dir).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _discard_if_empty(run_dir: Path) -> None:
     """Remove a run folder that holds nothing but Hydra's own files, so no half-run looks like a result."""
     if not run_dir.exists():
         return
-    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE}
+    leftovers = {p.name for p in run_dir.iterdir()} - {".hydra", "train.log", "config.yaml", STATUS_FILE, LOCK_NAME}
     if not leftovers:
         shutil.rmtree(run_dir, ignore_errors=True)
         # and the folders Hydra made for it (outputs/runs/), when nothing else is in them
@@ -126,12 +143,25 @@ def train_app(cfg: DictConfig) -> float | None:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     overrides = tuple(hydra_cfg.overrides.task)
     try:
+        if int(os.environ.get("RANK", "0")) == 0:
+            acquire(run_dir)  # a sweep's job its folder (a single run's the CLI took already: kept)
         # In a sweep a failed job is recorded (its log, status.json) and returns NaN: the others go on.
         return record_job(partial(_train, cfg, run_dir, overrides), run_dir, cfg.sweep.metric, sweep=in_sweep)
     except NonFiniteError as error:  # a NaN or Inf stopped the run (run/guard.py); its checkpoints stay
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NONFINITE)
+    except WriteError as error:  # a full disk: nothing half-written, the last checkpoint intact
+        newest = checkpoint_files(run_dir / "checkpoints")
+        where = f"the last checkpoint, {newest[-1]}, is intact" if newest else "no checkpoint was written yet"
+        print(f"ganrun: error: {error}; {where}: free space and run the same command to continue", file=sys.stderr)
+        sys.exit(EXIT_WRITE)
+    except RunFolderBusy as error:  # another process's folder: leave it exactly as it is
+        print(f"ganrun: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     except ConfigError as error:
         _discard_if_empty(run_dir)
         print(f"ganrun: error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    finally:
+        if in_sweep:
+            release(run_dir)  # the job is over: the sweep's next job takes its own folder's

@@ -11,6 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ganrun.config import choices
+from ganrun.config.arguments import check_root_keys
 from ganrun.config.choices import check_choice
 from ganrun.config.schemas import CHECKPOINT_FORMAT, CHECKPOINT_PATTERN
 from ganrun.errors import ConfigError
@@ -59,6 +60,7 @@ def validate(cfg: DictConfig) -> None:
     validate_trainer(cfg)
     validate_data(cfg)
     validate_metrics(cfg.metrics)
+    check_root_keys(cfg)  # seed: int, conditional: bool (config/arguments.py)
     validate_family(cfg)
     validate_tricks(cfg)
 

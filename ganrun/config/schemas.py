@@ -173,7 +173,7 @@ class MetricsConfig:
     inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
     split: str = "train"  # real images from the train or the test split
     batch_size: int = 100  # images per feature-network batch
-    cache_dir: str = "outputs/.cache"  # real features and trained classifiers
+    cache_dir: Optional[str] = None  # null: $GANRUN_CACHE_DIR, else $XDG_CACHE_HOME/ganrun (~/.cache/ganrun)
     kid_subsets: int = 100
     kid_subset_size: int = 1000  # lowered (with a warning) to the number of samples when larger
     nearest_k: int = 3  # precision / recall neighbourhood (Kynkaanniemi et al. 2019)
@@ -244,8 +244,11 @@ SCHEMAS = {
 
 
 def register_schemas() -> None:
+    from ganrun.config.job_names import register_resolver
+
     # ${mul:a,b}: a product in a YAML (pacgan_table1: batch 100 x pack, so D sees 100 packed items)
     OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
+    register_resolver()  # ${ganrun.path_safe:...} in hydra.sweep.subdir
     store = ConfigStore.instance()
     for group, families in SCHEMAS.items():
         for family, node in families.items():

@@ -21,6 +21,7 @@ from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import Objective
+from ganrun.rng import isolated_rng
 from ganrun.sampling import GeneratorInputs
 from ganrun.tricks import ReplayBuffer, discriminator_input, instance_noise_std, judge, packed_shape
 
@@ -181,7 +182,8 @@ def label_smoothing(cfg: DictConfig) -> dict:
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "gan") -> GeneratorVsDiscriminator:
-    dataset = make(cfg.dataset)
+    with isolated_rng():  # reading data (a cache hit or a download) must not move the networks' init
+        dataset = make(cfg.dataset)
     num_classes = dataset.num_classes if is_conditional(cfg) else None
     g_options, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev
     generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options).to(device)

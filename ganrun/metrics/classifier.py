@@ -10,8 +10,8 @@ channel by channel with its source's classifier: K**C joint classes.
 
 from __future__ import annotations
 
-import os
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ganrun.metrics import cache
 from ganrun.metrics.features import quantize, seeded
 from ganrun.metrics.inception import file_digest
 
@@ -107,21 +108,33 @@ class ClassifierFeatures(nn.Module):
         return features, joint
 
 
-def load_or_train(train_set: Dataset, test_set: Dataset, *, key: str, num_classes: int, cache_dir: str | Path,
-                  device: torch.device, per_channel: bool = False, **training) -> ClassifierFeatures:
-    """The cached classifier `classifier_<key>.pt`, trained and saved (atomically) on a miss."""
-    path = Path(cache_dir) / f"classifier_{key}.pt"
-    if not path.is_file():
-        start = time.perf_counter()
-        net, test_accuracy = train(train_set, test_set, num_classes, device, **training)
-        channels = net.body[0].in_channels
-        record = {"state_dict": net.cpu().state_dict(), "test_accuracy": test_accuracy, "channels": channels,
-                  "num_classes": num_classes, "train_seconds": time.perf_counter() - start}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(record, partial)
-        os.replace(partial, path)
-    record = torch.load(path, map_location="cpu", weights_only=True)
+def load_or_train(train_set: Dataset, test_set: Dataset, *, key: str, num_classes: int,
+                  cache_dir: str | Path | None, device: torch.device, per_channel: bool = False,
+                  **training) -> ClassifierFeatures:
+    """The cached classifier `classifier_<key>.pt` (cache.py: where, locking, corrupt files), trained and
+    saved (atomically) on a miss."""
+    path = cache.cache_dir(cache_dir) / f"classifier_{key}.pt"
+    with cache.filling(path):
+        record = cache.read(path, ("state_dict", "test_accuracy", "channels", "num_classes"))
+        net = _from_record(record) if record is not None else None
+        if net is not None:
+            digest = file_digest(path)
+        else:
+            start = time.perf_counter()
+            net, test_accuracy = train(train_set, test_set, num_classes, device, **training)
+            record = {"state_dict": net.cpu().state_dict(), "test_accuracy": test_accuracy,
+                      "channels": net.body[0].in_channels, "num_classes": num_classes,
+                      "train_seconds": time.perf_counter() - start}
+            digest = cache.store(path, record)
+    return ClassifierFeatures(net.cpu(), f"classifier-{digest[:16]}", record["test_accuracy"], per_channel)
+
+
+def _from_record(record: dict) -> SmallCNN | None:
     net = SmallCNN(record["channels"], record["num_classes"])
-    net.load_state_dict(record["state_dict"])
-    return ClassifierFeatures(net, f"classifier-{file_digest(path)[:16]}", record["test_accuracy"], per_channel)
+    try:
+        net.load_state_dict(record["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as error:
+        warnings.warn(f"the cached classifier does not fit its network ({str(error).splitlines()[0][:120]}): "
+                      "training it again", stacklevel=3)
+        return None
+    return net

@@ -28,6 +28,7 @@ from ganrun.metrics.features import extract, generated, real_images, seeded
 from ganrun.metrics.inception import inception_features
 from ganrun.metrics.modes import class_metrics, mode_metrics
 from ganrun.metrics.scores import Reference
+from ganrun.rng import isolated_rng
 
 # metrics.features=auto: datasets with a classifier by default; every other dataset uses Inception.
 CLASSIFIER_DATASETS = ("digits", "mnist", "fashion_mnist", "stacked_mnist")
@@ -83,6 +84,7 @@ class PointEvaluator:
         return mode_metrics(samples, self.modes, self.std)
 
 
+@isolated_rng()  # datasets, a classifier trained or read, feature networks: training's RNG untouched
 def build_evaluator(metrics_cfg: DictConfig, dataset_cfg: DictConfig, device: str | torch.device = "cpu", *,
                     make: Callable[..., Any] = instantiate) -> ImageEvaluator | PointEvaluator:
     """The evaluator for `dataset_cfg` (the composed `dataset` node). `make` instantiates a config node
@@ -101,7 +103,7 @@ def build_evaluator(metrics_cfg: DictConfig, dataset_cfg: DictConfig, device: st
         family = "classifier" if dataset_cfg.name in CLASSIFIER_DATASETS else "inception"
     if metrics_cfg.num_samples < FID_MIN_SAMPLES:
         warnings.warn(f"metrics.num_samples={metrics_cfg.num_samples} is below {FID_MIN_SAMPLES}: FID is biased "
-                      "upward at this size and comparable only with FIDs on as many samples", stacklevel=2)
+                      "upward at this size and comparable only with FIDs on as many samples", stacklevel=3)
     has_split = "train" in dataset_cfg
     split_of = lambda train: make(dataset_cfg, train=train) if has_split else make(dataset_cfg)  # noqa: E731
     if family == "classifier":

@@ -18,6 +18,8 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
+from ganrun.rng import seeded_rng
+
 
 def quantize(x: Tensor) -> Tensor:
     """[-1, 1] float -> uint8 [0, 255], rounding to the nearest level (an image decoded from uint8 by
@@ -27,12 +29,9 @@ def quantize(x: Tensor) -> Tensor:
 
 @contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Fork the RNGs (the CPU's and the device's) and seed them: the same draws on every call, and
-    the caller's (training's) RNG state untouched."""
-    accelerated = device.type != "cpu"
-    with torch.random.fork_rng(devices=[device] if accelerated else [],
-                               device_type=device.type if accelerated else None):
-        torch.manual_seed(seed)
+    """Every global RNG seeded with `seed` for the block and put back after it (ganrun/rng.py): the same
+    draws on every call, and the caller's (training's) streams untouched. `device` is kept for callers."""
+    with seeded_rng(seed):
         yield
 
 

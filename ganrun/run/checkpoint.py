@@ -10,7 +10,6 @@ newest `step_*.pt` that is half a file; older ones beyond the newest `keep` are 
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from ganrun.config.schemas import CHECKPOINT_FORMAT as FORMAT
 from ganrun.config.checks import check_checkpoint_file
 from ganrun.errors import ConfigError
 from ganrun.run.resume import checkpoint_files
+from ganrun.safe_io import atomic_write
 
 LEAVES = (torch.Tensor, int, float, bool, str, bytes, type(None), torch.Size, torch.dtype, torch.device)
 
@@ -45,21 +45,11 @@ def check_loadable(value: Any, where: str = "state") -> None:
 
 
 def save(state: dict[str, Any], path: Path, keep: int = 0) -> Path:
-    """Write `state` to `path` atomically; with keep > 0, delete all but the newest `keep` checkpoints."""
+    """Write `state` to `path` atomically; with keep > 0, delete all but the newest `keep` checkpoints.
+    A failed write (a full disk) raises safe_io.WriteError and leaves the folder as it was."""
     check_loadable(state)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as file:
-        torch.save({"format": FORMAT, **state}, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)  # atomic on POSIX: readers see the old file or the whole new one
-    directory_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory_fd)  # make the rename itself durable
-    finally:
-        os.close(directory_fd)
-    for stale in path.parent.glob(".step_*.pt.tmp"):  # left by a save that was killed
+    atomic_write(path, lambda file: torch.save({"format": FORMAT, **state}, file))  # WriteError: nothing left
+    for stale in path.parent.glob(".step_*.pt*.tmp"):  # left by a save that was killed
         stale.unlink(missing_ok=True)
     if keep > 0:
         for old in checkpoint_files(path.parent)[:-keep]:

@@ -78,3 +78,18 @@ class StopSignals:
         if self.received not in STOP_SIGNALS and callable(handler):
             handler(self.received, None)  # submitit: requeue, then sys.exit(-1)
         sys.exit(EXIT_SIGNALLED + self.received)
+
+
+def exit_on_sigterm() -> None:
+    """Outside the loop (setup: data, networks, the metric classifier; and the end: final.json) SIGTERM
+    raises SystemExit(143) instead of ending the process where it stands, so `finally` blocks run: a
+    temporary file being written is removed and the run folder's lock released cleanly. The loop's
+    StopSignals takes over while it trains and puts this back after. Not over another program's handler."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_now)
+
+
+def _exit_now(number: int, frame: Any) -> None:
+    print(f"ganrun: {signal.Signals(number).name} received outside the training steps: stopped (the run folder keeps "
+          "its last checkpoint; run the same command to continue)", file=sys.stderr, flush=True)
+    sys.exit(EXIT_SIGNALLED + number)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import json
 import logging
 import math
@@ -27,6 +28,8 @@ from typing import Any, Callable
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from ganrun.safe_io import EXIT_WRITE, WriteError, atomic_write
 
 STATUS_FILE = "status.json"
 FINAL_FILE = "final.json"
@@ -85,7 +88,7 @@ def record_job(train: Callable[[], Any], run_dir: Path, metric: str, *, sweep: b
     except Exception as exc:  # noqa: BLE001 - any failure of one job must leave the others running
         error = _one_line(exc)
         _write_status(run_dir, "failed", error, time.time() - started, overrides)
-        if not sweep:
+        if not sweep or isinstance(exc, WriteError):  # a full disk: the next jobs would fail the same way
             raise
         log.error("job %s failed (the sweep goes on): %s", run_dir.name.split("_")[0], error, exc_info=True)
     if error is not None:
@@ -122,9 +125,11 @@ def _task_overrides() -> list[str]:
 
 
 def _write_status(run_dir: Path, status: str, error: str | None, wall_time: float, overrides: list[str]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
     record = {"status": status, "error": error, "wall_time_s": round(wall_time, 3), "overrides": overrides}
-    (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=1))
+    try:
+        atomic_write(run_dir / STATUS_FILE, json.dumps(record, indent=1))
+    except WriteError as failure:  # never in place of the job's own error: logged, and the job goes on
+        log.error("%s", failure)
 
 
 def _release_memory() -> None:
@@ -153,26 +158,27 @@ class Summary:
     jobs: list[Job]  # best first
     metric: str
     direction: str
+    write_error: bool = False  # summary.csv / summary.md could not be written (a full disk)
 
     @property
     def failed(self) -> int:
         return sum(job.status != "ok" for job in self.jobs)
 
 
-def read_job(folder: Path) -> Job:
+def read_job(folder: Path, sweep: Path | None = None) -> Job:
+    """The job in `folder`, named by its path under `sweep` (its folder name when None)."""
     status_path, overrides_path = folder / STATUS_FILE, folder / ".hydra" / "overrides.yaml"
     status = json.loads(status_path.read_text()) if status_path.is_file() else {}
     overrides = status.get("overrides")
     if overrides is None:
         overrides = list(OmegaConf.load(overrides_path)) if overrides_path.is_file() else []
-    return Job(folder.name, overrides, status.get("status", "unfinished"), status.get("error"),
+    return Job(str(folder.relative_to(sweep)) if sweep else folder.name, overrides, status.get("status", "unfinished"), status.get("error"),
                status.get("wall_time_s"), read_final(folder))
 
 
 def summarize_sweep(folder: Path, metric: str, direction: str) -> Summary:
     """Read every job folder of `folder` (a sweep, or a folder of runs) and rank them by `metric`."""
-    folders = [p for p in Path(folder).iterdir() if (p / STATUS_FILE).is_file() or (p / ".hydra").is_dir()]
-    jobs = [read_job(p) for p in sorted(folders, key=_job_order)]
+    jobs = sorted((read_job(p, Path(folder)) for p in job_folders(Path(folder))), key=_job_order)
     sign = 1.0 if direction == "minimize" else -1.0
 
     def rank(job: Job) -> tuple[bool, float]:
@@ -188,12 +194,12 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
     jobs, metric = summary.jobs, summary.metric
     tags = sorted({tag for job in jobs for tag in job.scalars} - {metric})
     csv_path, md_path = summary.folder / "summary.csv", summary.folder / "summary.md"
-    with open(csv_path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["rank", "job", "status", metric, "wall_time_s", "overrides", "error", *tags])
-        for rank, job in enumerate(jobs, 1):
-            writer.writerow([rank, job.folder, job.status, job.scalars.get(metric, ""), job.wall_time_s or "",
-                             " ".join(job.overrides), job.error or "", *(job.scalars.get(t, "") for t in tags)])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["rank", "job", "status", metric, "wall_time_s", "overrides", "error", *tags])
+    for rank, job in enumerate(jobs, 1):
+        writer.writerow([rank, job.folder, job.status, job.scalars.get(metric, ""), job.wall_time_s or "",
+                         " ".join(job.overrides), job.error or "", *(job.scalars.get(t, "") for t in tags)])
 
     common = [o for o in jobs[0].overrides if all(o in job.overrides for job in jobs)] if jobs else []
     shown = [t for t in tags if t.startswith(("metrics/", "loss/"))]  # quality metrics, then the losses
@@ -211,7 +217,8 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
                  *(_number(job.scalars.get(t)) for t in (metric, *shown)), _number(job.wall_time_s),
                  (job.error or "")[:100]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    md_path.write_text("\n".join(lines) + "\n")
+    atomic_write(csv_path, table.getvalue())  # each file whole or not at all (a sweep killed while writing)
+    atomic_write(md_path, "\n".join(lines) + "\n")
     return csv_path, md_path
 
 
@@ -219,9 +226,21 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def _job_order(folder: Path) -> tuple[int, str]:
-    number = folder.name.split("_", 1)[0]
-    return (int(number), folder.name) if number.isdigit() else (sys.maxsize, folder.name)
+def _job_order(job: Job) -> tuple[int, str]:
+    number = job.folder.split("_", 1)[0]
+    return (int(number), job.folder) if number.isdigit() else (sys.maxsize, job.folder)
+
+
+def job_folders(folder: Path) -> list[Path]:
+    """Every job folder under a sweep folder: a child holding .hydra/ or status.json, or, in a sweep whose
+    override values held a '/' (before job names were made path-safe: job_names.py), one nested deeper."""
+    found = []
+    for path in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if (path / STATUS_FILE).is_file() or (path / ".hydra").is_dir():
+            found.append(path)
+        else:
+            found += job_folders(path)
+    return found
 
 
 class SweepSummary(Callback):
@@ -234,8 +253,14 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global last_sweep
         summary = summarize_sweep(Path(config.hydra.sweep.dir), config.sweep.metric, config.sweep.direction)
-        _, md_path = write_tables(summary)
         last_sweep = summary
+        try:
+            _, md_path = write_tables(summary)
+        except WriteError as error:  # every job's own folder is complete: the table can be written later
+            print(f"ganrun: error: {error}: every job's folder is complete; once there is space, write the "
+                  f"table with: ganrun summarize {summary.folder}", file=sys.stderr)
+            summary.write_error = True
+            return
         print(md_path.read_text())
         if summary.failed:
             print(f"ganrun: {summary.failed} of {len(summary.jobs)} jobs failed: their errors are in "
@@ -243,6 +268,8 @@ class SweepSummary(Callback):
 
 
 def exit_code_of_last_sweep() -> int:
+    if last_sweep is not None and last_sweep.write_error:
+        return EXIT_WRITE
     return EXIT_JOBS_FAILED if last_sweep is not None and last_sweep.failed else 0
 
 

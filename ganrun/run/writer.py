@@ -12,6 +12,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 from torchvision.utils import make_grid
 
+from ganrun.safe_io import atomic_write, quiet_writer_threads, writing
 from ganrun.run.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
 
 SCATTER_PIXELS = 256
@@ -52,14 +53,18 @@ class RunWriter:
 
     def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None):
         self.run_dir = Path(run_dir)
-        self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+        quiet_writer_threads()  # a failed event write is reported once, as a WriteError, not by its thread
+        with writing(self.run_dir):
+            self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+        self.events = Path(getattr(self.tensorboard.file_writer.event_writer, "_file_name", self.run_dir))
         self.hparams = hparams
         self.final: dict[str, float] = {}
         self.final_step: int | None = None
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
-        for name, value in values.items():
-            self.tensorboard.add_scalar(name, value, step)
+        with writing(self.events):
+            for name, value in values.items():
+                self.tensorboard.add_scalar(name, value, step)
         self.final.update(values)
         self.final_step = step
 
@@ -69,27 +74,32 @@ class RunWriter:
         for tag, visual in visuals.items():
             samples, real = visual.tensor, visual.reference
             if samples.dim() == 4:
-                self.tensorboard.add_image(tag, image_grid(samples, visual.nrow), step)
+                image = image_grid(samples, visual.nrow)
             else:
                 points = samples.cpu() if real is None else torch.cat([real, samples.cpu()])
                 extent = 1.2 * float(points.abs().quantile(0.99))
-                self.tensorboard.add_image(tag, scatter_image(samples, real if real is not None else samples[:0],
-                                                              max(extent, 1.0)), step)
+                image = scatter_image(samples, real if real is not None else samples[:0], max(extent, 1.0))
+            with writing(self.events):
+                self.tensorboard.add_image(tag, image, step)
 
     def text(self, tag: str, text: str) -> None:
-        self.tensorboard.add_text(tag, text, 0)
+        with writing(self.events):
+            self.tensorboard.add_text(tag, text, 0)
 
     def flush(self) -> None:
-        self.tensorboard.flush()
+        with writing(self.events):
+            self.tensorboard.flush()
 
     def close(self) -> None:
-        if self.hparams is not None:
-            # No experiment summary: TensorBoard then builds the table from every run's session and
-            # scalar tags, so runs with other hyperparameters or metrics still line up.
-            _, session_start, session_end = hparams_summaries(self.hparams, self.final)
-            self.tensorboard.file_writer.add_summary(session_start)
-            self.tensorboard.file_writer.add_summary(session_end)
+        with writing(self.events):
+            if self.hparams is not None:
+                # No experiment summary: TensorBoard then builds the table from every run's session and
+                # scalar tags, so runs with other hyperparameters or metrics still line up.
+                _, session_start, session_end = hparams_summaries(self.hparams, self.final)
+                self.tensorboard.file_writer.add_summary(session_start)
+                self.tensorboard.file_writer.add_summary(session_end)
+            self.tensorboard.flush()
         # NaN and Infinity are written as Python's json writes them (and reads them back).
-        (self.run_dir / FINAL_FILE).write_text(json.dumps({"step": self.final_step, "scalars": self.final}, indent=1))
-        self.tensorboard.flush()
-        self.tensorboard.close()
+        atomic_write(self.run_dir / FINAL_FILE, json.dumps({"step": self.final_step, "scalars": self.final}, indent=1))
+        with writing(self.events):
+            self.tensorboard.close()
