@@ -124,7 +124,7 @@ def extensions() -> str:
 # first ones are refused by the CLI in about a second, the last ones once the data or checkpoint is read.
 BAD_INPUTS = {
     "unknown trainer.on_nan": (
-        ["trainer.on_nan=explode"], "trainer.on_nan=explode: use stop (end the run) or skip (drop the update)"),
+        ["trainer.on_nan=explode"], "trainer.on_nan=explode is not an option: use one of stop, skip"),
     "negative trainer.keep_checkpoints": (
         ["trainer.keep_checkpoints=-1"],
         "trainer.keep_checkpoints=-1 is out of range: it must be >= 0 (e.g. trainer.keep_checkpoints=1)"),
