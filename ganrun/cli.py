@@ -85,8 +85,9 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-def check_train_overrides(args: list[str]) -> None:
-    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error."""
+def check_train_overrides(args: list[str]) -> list[str]:
+    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error.
+    Returns the keys a run folder's name leaves out (hydra.job.config.override_dirname.exclude_keys)."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf, open_dict
 
@@ -96,12 +97,14 @@ def check_train_overrides(args: list[str]) -> None:
     overrides, flags = split_args(args)
     multirun = "-m" in flags or "--multirun" in flags
     register_schemas()
+    excluded: list[str] = []
     try:
         jobs = job_overrides(overrides, multirun)
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
             for job in jobs:
                 cfg = compose(config_name="train", overrides=job, return_hydra_config=True)
                 output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
+                excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
                 with open_dict(cfg):
                     cfg.pop("hydra")
                 missing = sorted(OmegaConf.missing_keys(cfg))
@@ -113,13 +116,26 @@ def check_train_overrides(args: list[str]) -> None:
                 check_output_folder(output) if multirun else check_run_folder(output, cfg)
     except Exception as error:  # noqa: BLE001 - every composition error becomes one line
         fail(describe(error) if not isinstance(error, ConfigError) else str(error))
+    return excluded
+
+
+def name_runs_by_varying_keys(args: list[str], excluded: list[str]) -> list[str]:
+    """`args` plus, for a basic sweep, the override that leaves its fixed keys out of run folder names."""
+    overrides, flags = split_args(args)
+    multirun = "-m" in flags or "--multirun" in flags
+    if not multirun or any(o.startswith("hydra.job.config.override_dirname") for o in overrides):
+        return args
+    from ganrun.sweeps import fixed_keys
+
+    keys = ",".join(f"'{key}'" for key in dict.fromkeys([*excluded, *fixed_keys(overrides)]))
+    return [*args, f"hydra.job.config.override_dirname.exclude_keys=[{keys}]"]
 
 
 def train(args: list[str]) -> None:
     passthrough = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
     informative = passthrough.intersection(args) or any(a.startswith("--info") for a in args)
     if not informative:
-        check_train_overrides(args)
+        args = name_runs_by_varying_keys(args, check_train_overrides(args))
     torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative
     if torchrun:
         if "-m" in args or "--multirun" in args:
@@ -141,6 +157,9 @@ def train(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    from ganrun import console
+
+    console.install()  # warnings as one line: `ganrun: warning: ...`
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return

@@ -148,7 +148,7 @@ SPLITS = ("train", "test")
 @dataclass
 class MetricsConfig:
     enabled: bool = True  # false: no metrics during training (conf/metrics/none.yaml)
-    every: int = 5000  # generator steps between evaluations; 0 = only at the end
+    every: int = 500  # generator steps between evaluations; 0 = only at the end
     num_samples: int = 10_000  # generated images, and real images (at most the split's size)
     features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
     inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
@@ -180,9 +180,10 @@ SCHEMAS = {
 def register_schemas() -> None:
     # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
     from ganrun.config_family import TricksConfig
+    from ganrun.health.schema import HealthConfig
 
     store = ConfigStore.instance()
-    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
+    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}, "health": {"default": HealthConfig}}.items():
         for family, node in families.items():
             # Stored outside any config group so they stay out of `--help`'s list of groups.
             store.store(name=f"{group}_{family}_schema", node=node)
@@ -254,6 +255,10 @@ def validate(cfg: DictConfig) -> None:
                           "(or set dataset.download=true where torchvision can download them)")
 
     validate_metrics(cfg.metrics)
+    from ganrun.health.schema import validate_health
+
+    if OmegaConf.select(cfg, "health") is not None:
+        validate_health(cfg.health, ConfigError)
     from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
 
     validate_family(cfg)

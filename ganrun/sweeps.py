@@ -70,6 +70,19 @@ def hparams_of(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str,
     return hparams
 
 
+def fixed_keys(overrides: list[str]) -> list[str]:
+    """The keys (or config groups) of a sweep's overrides that take one value in every job.
+
+    A sweep's run folders are named by the others only (`0_objective=ns,seed=0`, not every override in
+    alphabetical order, which cuts the one that varies off TensorBoard's run list); each run's full
+    list stays in its .hydra/overrides.yaml, its config and its HParams.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra")])
+    return [o.key_or_group for o in parsed if not o.is_sweep_override()]
+
+
 def record_job(train: Callable[[], Any], run_dir: Path, metric: str, *, sweep: bool) -> float | None:
     """Run `train()`, write `status.json`, and return the final value of `metric` (NaN when failed).
 

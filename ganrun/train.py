@@ -33,6 +33,8 @@ from ganrun.config import ConfigError
 from ganrun.config_family import is_conditional, model_options, smoothing_targets
 from ganrun.data import infinite_batches
 from ganrun.guard import NonFiniteGuard
+from ganrun.health.diversity import Diversity, real_samples
+from ganrun.health.monitor import HealthMonitor
 from ganrun.metrics import build_evaluator
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import source_scores
@@ -191,11 +193,15 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     max_g_updates = 1 if adaptive.t_g is None else adaptive.max_updates
 
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
-    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg)) \
+    real_shown = real_samples(exp.dataset, num_fixed, seed=cfg.seed)  # the real grid, diversity's reference
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg),
+                       real=real_shown, modes=getattr(exp.dataset, "modes", None)) if main else distributed.Silent()
+    health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity(real_shown, exp.dataset)) \
         if main else distributed.Silent()
     if start and main:
         print(f"Continuing from {last_saved} (step {start})")
     elif not start:
+        writer.start(nrow=inputs.grid_row(num_fixed))
         writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
     # Metrics (metrics.py) see only a sampling function: they never touch the training state. Rank 0 alone.
     evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make) if cfg.metrics.enabled and main else None
@@ -298,12 +304,16 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             scalars.update(guard.scalars())
             writer.scalars(step, scalars)
             progress.update(step, scalars)
+            health.observe(step, scalars)  # the diagnosis reads the same floats: no extra sync
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
-            writer.samples(step, generate(sampler, fixed_latents, fixed_labels), real_points,
-                           nrow=inputs.grid_row(num_fixed))
+            samples = generate(sampler, fixed_latents, fixed_labels)
+            writer.samples(step, samples, real_points, nrow=inputs.grid_row(num_fixed))
+            writer.histograms(step, {"D/real_outputs": source_scores(d_real), "D/fake_outputs": source_scores(d_fake)})
+            health.sampled(step, samples)
         if evaluator is not None and ((cfg.metrics.every and step % cfg.metrics.every == 0) or step == trainer.steps):
             results = evaluator(lambda n: generate(sampler, *inputs(n)))
             writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
+            health.observe(step, {f"metrics/{name}": value for name, value in results.items()})
             with open(run_dir / "metrics.jsonl", "a") as lines:
                 lines.write(json.dumps({"step": step, **results}) + "\n")
             print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))

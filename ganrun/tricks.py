@@ -151,8 +151,7 @@ def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None
         values["tricks/d_updates"] = d_updates
     if tricks.adaptive.t_g is not None:
         values["tricks/g_updates"] = g_updates
-    if tricks.linear_lr_decay:
-        values["lr/D"], values["lr/G"] = (o.param_groups[0]["lr"] for o in optimizers)
+    values["lr/D"], values["lr/G"] = (o.param_groups[0]["lr"] for o in optimizers)  # always: a flat line is news too
     if tricks.grad_clip is not None:
         values["tricks/grad_clip"] = tricks.grad_clip
     if tricks.pack > 1:

@@ -1,4 +1,6 @@
-"""What a run shows in TensorBoard: scalars, fixed-noise grids and, for 2-D data, scatter plots."""
+"""What a run shows in TensorBoard: scalars, fixed-noise grids (and the real data's, once), for 2-D data
+scatter plots at a fixed extent, histograms of D's outputs, diagnosis text, the custom-scalars layout
+and the HParams experiment summary (the drawing is in views.py)."""
 
 from __future__ import annotations
 
@@ -6,41 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
-from torchvision.utils import make_grid
 
 from ganrun.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
-
-SCATTER_PIXELS = 256
-REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
-FAKE_COLOUR = torch.tensor([0.85, 0.15, 0.10])
-
-
-def image_grid(images: Tensor, nrow: int | None = None) -> Tensor:
-    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1]: `nrow` images a row, or about square."""
-    nrow = nrow or max(1, int(round(images.shape[0] ** 0.5)))
-    return make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1)
-
-
-def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
-    """Rasterise 2-D samples (red) over real points (grey) on [-extent, extent]^2 -> (3, H, W) in [0, 1].
-
-    Drawn directly into a tensor so the plot needs no plotting library.
-    """
-    canvas = torch.ones(3, SCATTER_PIXELS, SCATTER_PIXELS)
-    for points, colour in ((real, REAL_COLOUR), (fake, FAKE_COLOUR)):
-        pixels = ((points.detach().float().cpu() + extent) / (2 * extent) * (SCATTER_PIXELS - 1)).round().long()
-        inside = ((pixels >= 0) & (pixels < SCATTER_PIXELS)).all(dim=1)
-        column, row = pixels[inside, 0], SCATTER_PIXELS - 1 - pixels[inside, 1]  # y axis points up
-        for dr in (0, 1):  # 2x2 dots stay visible after TensorBoard rescales the image
-            for dc in (0, 1):
-                r, c = (row + dr).clamp(max=SCATTER_PIXELS - 1), (column + dc).clamp(max=SCATTER_PIXELS - 1)
-                canvas[:, r, c] = colour[:, None]
-    return canvas
-
+from ganrun.views import CUSTOM_SCALARS, experiment_summaries, image_grid, scatter_extent, scatter_image
 
 class RunWriter:
     """A TensorBoard event file in the run folder; values arrive as plain Python numbers.
@@ -48,14 +20,28 @@ class RunWriter:
     With `hparams` ({name: number or string}), closing also writes them as this run's HParams session
     into the same event file, so `tensorboard --logdir <sweep folder>` compares runs in the HParams
     tab against their scalars (SummaryWriter.add_hparams would make a sub-run per call instead).
+    `real` (real samples: images or 2-D points) gives the grid of real data logged once, and the fixed
+    extent of 2-D plots; `modes` (K, 2) the modes of a 2-D mixture, drawn on every scatter plot.
     """
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None):
+    def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None,
+                 real: Tensor | None = None, modes: Tensor | None = None):
         self.run_dir = Path(run_dir)
         self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
         self.hparams = hparams
         self.final: dict[str, float] = {}
         self.final_step: int | None = None
+        self.real, self.modes = (None if x is None else x.detach().cpu() for x in (real, modes))
+        self.extent = scatter_extent(self.real) if self.real is not None and self.real.dim() == 2 else 3.0
+
+    def start(self, nrow: int | None = None) -> None:
+        """What a new run writes once: the custom-scalars layout and the real data's grid or scatter plot."""
+        self.tensorboard.add_custom_scalars(CUSTOM_SCALARS)
+        if self.real is not None and self.real.dim() == 4:
+            self.tensorboard.add_image("samples/real", image_grid(self.real, nrow), 0)
+        elif self.real is not None:
+            self.tensorboard.add_image("samples/real", scatter_image(self.real[:0], self.real, self.extent,
+                                                                     self.modes), 0)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         for name, value in values.items():
@@ -69,20 +55,26 @@ class RunWriter:
         if samples.dim() == 4:
             self.tensorboard.add_image("samples/fixed", image_grid(samples, nrow), step)
         else:
-            extent = 1.2 * float(torch.cat([real, samples.cpu()]).abs().quantile(0.99)) if real is not None else 3.0
-            self.tensorboard.add_image("samples/scatter", scatter_image(samples, real, max(extent, 1.0)), step)
+            real = self.real if real is None else real.cpu()
+            self.tensorboard.add_image("samples/scatter", scatter_image(samples, real, self.extent, self.modes), step)
 
-    def text(self, tag: str, text: str) -> None:
-        self.tensorboard.add_text(tag, text, 0)
+    def histograms(self, step: int, values: dict[str, Tensor]) -> None:
+        """Histograms (e.g. of D's outputs on a real and a generated batch): read back from the device here."""
+        for tag, value in values.items():
+            self.tensorboard.add_histogram(tag, value.detach().float().cpu(), step)
+
+    def text(self, tag: str, text: str, step: int = 0) -> None:
+        self.tensorboard.add_text(tag, text, step)
 
     def flush(self) -> None:
         self.tensorboard.flush()
 
     def close(self) -> None:
         if self.hparams is not None:
-            # No experiment summary: TensorBoard then builds the table from every run's session and
-            # scalar tags, so runs with other hyperparameters or metrics still line up.
-            _, session_start, session_end = hparams_summaries(self.hparams, self.final)
+            # The experiment summary declares the losses and metrics/* (views.py); TensorBoard takes the
+            # first run's experiment, so a sweep's jobs (one set of keys) line up.
+            experiment, session_start, session_end = experiment_summaries(self.hparams, self.final)
+            self.tensorboard.file_writer.add_summary(experiment)
             self.tensorboard.file_writer.add_summary(session_start)
             self.tensorboard.file_writer.add_summary(session_end)
         # NaN and Infinity are written as Python's json writes them (and reads them back).
