@@ -20,6 +20,7 @@ commands:
   eval       metrics of a checkpoint or of a folder/.npz of samples: ganrun eval checkpoint=PATH
   sample     write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png
   summarize  the table of a sweep: ganrun summarize outputs/sweeps/<folder>
+  report     one self-contained HTML page of a run or sweep: ganrun report outputs/runs/<folder>
 """
 EXIT_USAGE = 2
 EXIT_NONFINITE = 3  # trainer.on_nan: a NaN or Inf stopped training (SIGTERM/SIGINT: 143/130, preemption.py)
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
 
     handler = getattr(commands, command, None)
     if handler is None or command.startswith("_"):
-        fail(f"unknown command '{command}': use one of train, eval, sample, summarize")
+        fail(f"unknown command '{command}': use one of train, eval, sample, summarize, report")
     try:
         handler(args)
     except UsageError as error:

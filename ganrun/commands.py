@@ -203,3 +203,18 @@ def summarize(args: list[str]) -> None:
     from ganrun.sweeps import summarize_command
 
     summarize_command(args)
+
+
+def report(args: list[str]) -> None:
+    """`ganrun report RUN_OR_SWEEP_FOLDER [out=FILE]`: one self-contained HTML page (default FOLDER/report.html)."""
+    from ganrun.report import ReportError, write_report
+
+    folders = [a for a in args if "=" not in a]
+    own, _ = parse([a for a in args if "=" in a], {"out"})
+    if len(folders) != 1:
+        raise UsageError("give one run or sweep folder: ganrun report outputs/runs/<run> [out=report.html]")
+    try:
+        out = write_report(Path(folders[0]), own.get("out"))
+    except ReportError as error:
+        raise UsageError(str(error)) from error
+    print(f"Report written to {out}")

@@ -66,7 +66,7 @@ def compose_metrics(*overrides: str):
 def test_metrics_config_composes_with_its_schema(monkeypatch):
     monkeypatch.delenv("GANRUN_CACHE", raising=False)
     cfg = compose_metrics()
-    assert (cfg.every, cfg.num_samples, cfg.features, cfg.split, cfg.num_points) == (5000, 10000, "auto", "train", 2500)
+    assert (cfg.every, cfg.num_samples, cfg.features, cfg.split, cfg.num_points) == (500, 10000, "auto", "train", 2500)
     assert cfg.inception_weights is None and cfg.cache_dir == "outputs/.cache" and cfg.enabled
     validate_metrics(cfg)
     monkeypatch.setenv("GANRUN_CACHE", "/tmp/elsewhere")

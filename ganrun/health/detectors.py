@@ -47,7 +47,9 @@ TITLES = {
 }
 # The quality metrics a run may log (ganrun/metrics/: metrics/FID_inception, metrics/FID_classifier, ...),
 # by name prefix in order of preference, and whether larger is better.
-PROGRESS_METRICS = (("metrics/fid", False), ("metrics/kid", False), ("metrics/modes", True), ("metrics/is", True))
+# (A 2-D mixture's mode count saturates at K: its share of high-quality samples, hq, comes first.)
+PROGRESS_METRICS = (("metrics/fid", False), ("metrics/kid", False), ("metrics/hq", True), ("metrics/is", True),
+                    ("metrics/modes", True))
 
 
 @dataclass(frozen=True)
