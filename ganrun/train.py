@@ -42,7 +42,7 @@ from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
 from ganrun.sampling import GeneratorInputs, real_batch
-from ganrun.sweeps import hparams_of
+from ganrun.sweeps import hparams_of, varying_keys
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
                            stateful_tricks, trick_scalars)
 from ganrun.unrolled import unrolled_discriminator
@@ -194,7 +194,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
 
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
     real_shown = real_samples(exp.dataset, num_fixed, seed=cfg.seed)  # the real grid, diversity's reference
-    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg),
+    writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg), varying=varying_keys(cfg),
                        real=real_shown, modes=getattr(exp.dataset, "modes", None)) if main else distributed.Silent()
     health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity(real_shown, exp.dataset)) \
         if main else distributed.Silent()

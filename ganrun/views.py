@@ -121,12 +121,38 @@ def _legend(draw: ImageDraw.ImageDraw, font: Any, x: float, y: float, with_modes
         draw.text((x + 24, cy), label, fill="black", font=font, anchor="lm")
 
 
-def experiment_summaries(hparams: dict[str, Any], final: dict[str, float]) -> tuple[Any, Any, Any]:
+# HParams shows the first 5 metrics of the experiment (in its order) and the first 5 hyperparameters after
+# a stable sort putting those that differ first: the quality metrics and the losses come first.
+METRIC_ORDER = ("metrics/fid", "metrics/kid", "metrics/modes", "metrics/hq", "loss/g", "loss/d", "metrics/")
+
+
+def _metric_rank(tag: str) -> tuple[int, str]:
+    return next(i for i, prefix in enumerate(METRIC_ORDER + ("",)) if tag.lower().startswith(prefix)), tag
+
+
+def experiment_summaries(hparams: dict[str, Any], final: dict[str, float],
+                         varying: frozenset[str] | set[str] = frozenset()) -> tuple[Any, Any, Any]:
     """The HParams experiment summary, session start and session end of one run.
 
-    The experiment declares the losses and every metrics/* tag the run logged, so TensorBoard's HParams
-    table and parallel-coordinates view show them by default (without one it infers the metrics and ticks
-    the first five tags alphabetically: D/fake, D/real, grad_norm/*, loss/D)."""
-    shown = {tag: value for tag, value in final.items()
-             if tag in ("loss/D", "loss/G") or tag.startswith("metrics/")}
-    return hparams_summaries(hparams, shown)
+    The experiment declares the losses and every metrics/* tag the run logged (FID, KID, modes, hq, loss/G,
+    loss/D first), so TensorBoard's HParams table and parallel-coordinates view show them by default
+    (without one it infers the metrics and shows the first five tags alphabetically: D/fake, D/real,
+    grad_norm/D, grad_norm/G, loss/D). `varying`: the hyperparameters a sweep varies, marked `differs` so
+    they are the ones shown (TensorBoard computes that itself only when no run declares an experiment)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboard.plugins.hparams.metadata import EXPERIMENT_TAG, PLUGIN_DATA_VERSION, PLUGIN_NAME
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    shown = sorted((tag for tag in final if tag in ("loss/D", "loss/G") or tag.startswith("metrics/")),
+                   key=_metric_rank)
+    declared, session_start, session_end = hparams_summaries(hparams, {tag: final[tag] for tag in shown})
+    experiment = HParamsPluginData.FromString(declared.value[0].metadata.plugin_data.content).experiment
+    infos = sorted(experiment.hparam_infos, key=lambda info: (info.name not in varying, info.name))
+    for info in infos:
+        info.differs = info.name in varying
+    experiment.ClearField("hparam_infos")
+    experiment.hparam_infos.extend(infos)
+    content = HParamsPluginData(experiment=experiment, version=PLUGIN_DATA_VERSION).SerializeToString()
+    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME, content=content))
+    return Summary(value=[Summary.Value(tag=EXPERIMENT_TAG, metadata=metadata)]), session_start, session_end
+

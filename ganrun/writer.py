@@ -25,10 +25,10 @@ class RunWriter:
     """
 
     def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None,
-                 real: Tensor | None = None, modes: Tensor | None = None):
+                 real: Tensor | None = None, modes: Tensor | None = None, varying: set[str] | None = None):
         self.run_dir = Path(run_dir)
         self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
-        self.hparams = hparams
+        self.hparams, self.varying = hparams, set(varying or ())  # varying: the keys a sweep varies
         self.final: dict[str, float] = {}
         self.final_step: int | None = None
         self.real, self.modes = (None if x is None else x.detach().cpu() for x in (real, modes))
@@ -73,7 +73,7 @@ class RunWriter:
         if self.hparams is not None:
             # The experiment summary declares the losses and metrics/* (views.py); TensorBoard takes the
             # first run's experiment, so a sweep's jobs (one set of keys) line up.
-            experiment, session_start, session_end = experiment_summaries(self.hparams, self.final)
+            experiment, session_start, session_end = experiment_summaries(self.hparams, self.final, self.varying)
             self.tensorboard.file_writer.add_summary(experiment)
             self.tensorboard.file_writer.add_summary(session_start)
             self.tensorboard.file_writer.add_summary(session_end)

@@ -49,16 +49,16 @@ def test_the_default_run_raises_nothing():
     assert replay(recorded("default"), config()) == []
 
 
-def test_the_d_wins_run_reports_d_winning_once():
+def test_the_d_wins_run_reports_d_winning_once_then_the_stalled_generators_low_diversity():
     found = replay(recorded("d_wins"), config())
-    assert [f.kind for f in found] == ["d_winning"]
-    assert "D(x) - D(G(z))" in found[0].evidence and "label smoothing" in found[0].remedy
+    assert [(f.kind, f.step) for f in found] == [("d_winning", 450), ("mode_collapse", 500)]
+    assert "D(x) - D(G(z)) = 25" in found[0].evidence and "label smoothing" in found[0].remedy
 
 
 def test_the_collapsing_ring_run_reports_mode_collapse():
     found = replay(recorded("ring_collapse"), config())
-    assert "mode_collapse" in [f.kind for f in found]
-    assert "health/mode_coverage" in next(f for f in found if f.kind == "mode_collapse").evidence
+    assert [(f.kind, f.step) for f in found] == [("mode_collapse", 250)]
+    assert found[0].evidence.startswith("health/mode_coverage = 0.25 of the real modes hold 1/(4K) of the samples")
 
 
 def test_each_detector_is_silent_on_every_healthy_step_of_the_default_run():
@@ -103,7 +103,7 @@ def test_mode_collapse_on_diversity_and_on_mode_coverage():
     assert detectors.mode_collapse(steady({"health/diversity": [0.5]}, start=500), config()) is None
     assert detectors.mode_collapse(steady({"health/diversity": [0.1]}, start=200), config()) is None  # warmup
     coverage = steady({"health/mode_coverage": [0.375], "health/diversity": [0.9]}, start=1000)
-    assert "0.38 of the real modes covered" in detectors.mode_collapse(coverage, config()).evidence
+    assert "0.38 of the real modes hold" in detectors.mode_collapse(coverage, config()).evidence
 
 
 def test_divergence_when_a_value_grows_past_the_bound_and_rises():
@@ -148,6 +148,12 @@ def test_diversity_against_the_real_data_and_mode_coverage():
     values = Diversity(real, Ring())(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
     torch.testing.assert_close(values["health/diversity"], 2.0 / mean_pairwise_distance(real))
     assert values["health/mode_coverage"] == 0.5
+    # far from every mode still counts (no quality threshold); a mode needs 1/(4K) = 1/16 of the samples
+    samples = torch.tensor([[0.6, 0.1]] * 15 + [[-0.5, 0.0]])  # 15 nearest (1, 0), 1 of 16 nearest (-1, 0)
+    assert Diversity(real, Ring())(samples)["health/mode_coverage"] == 0.5
+    assert Diversity(real, Ring())(samples[1:])["health/mode_coverage"] == 0.5  # 1/15 >= 1/16
+    assert Diversity(real, Ring())(torch.cat([samples[:1].repeat(16, 1), samples[-1:]]))["health/mode_coverage"] \
+        == 0.25  # 1/17 < 1/16
 
 
 class Writer:

@@ -53,14 +53,14 @@ def test_the_scatter_plot_draws_modes_on_top_samples_and_axes():
 
 
 def test_the_writer_logs_the_new_views_that_tensorboards_reader_finds(tmp_path):
-    writer = RunWriter(tmp_path, hparams={"objective.name": "ns", "optimizer.lr": 2e-4},
-                       real=torch.rand(16, 1, 8, 8) * 2 - 1)
+    writer = RunWriter(tmp_path, hparams={"objective.name": "ns", "optimizer.lr": 2e-4, "seed": 1},
+                       real=torch.rand(16, 1, 8, 8) * 2 - 1, varying={"seed"})
     writer.start(nrow=4)
     writer.scalars(1, {"loss/D": 1.3, "loss/G": 0.7, "D/real": 0.1, "grad_norm/D": 0.5, "lr/D": 2e-4})
     writer.samples(1, torch.zeros(16, 1, 8, 8), nrow=4)
     writer.histograms(1, {"D/real_outputs": torch.randn(8), "D/fake_outputs": torch.randn(8)})
     writer.text("health", "step 1: D is winning", 1)
-    writer.scalars(1, {"metrics/FID_classifier": 12.0})
+    writer.scalars(1, {"metrics/FID_classifier": 12.0, "metrics/IS_classifier": 2.0, "metrics/modes": 9.0})
     writer.close()
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0})
     events.Reload()
@@ -73,8 +73,10 @@ def test_the_writer_logs_the_new_views_that_tensorboards_reader_finds(tmp_path):
     assert list(plugins) == ["custom_scalars__config__"]
     experiment = hparams_metadata.parse_experiment_plugin_data(
         events.PluginTagToContent(hparams_metadata.PLUGIN_NAME)[hparams_metadata.EXPERIMENT_TAG])
-    assert [m.name.tag for m in experiment.metric_infos] == ["loss/D", "loss/G", "metrics/FID_classifier"]
-    assert [h.name for h in experiment.hparam_infos] == ["objective.name", "optimizer.lr"]
+    assert [m.name.tag for m in experiment.metric_infos] == [  # the first 5 are shown by default
+        "metrics/FID_classifier", "metrics/modes", "loss/G", "loss/D", "metrics/IS_classifier"]
+    assert [(h.name, h.differs) for h in experiment.hparam_infos] == [  # what a sweep varies first
+        ("seed", True), ("objective.name", False), ("optimizer.lr", False)]
     assert "health/tensorboard_text" in tags["tensors"] or "health/text_summary" in tags["tensors"]
 
 

@@ -126,7 +126,7 @@ def vanishing_gradient(series: Series, cfg: Any) -> Optional[Finding]:
 def mode_collapse(series: Series, cfg: Any) -> Optional[Finding]:
     """The fixed-noise samples' diversity (health/diversity: mean pairwise distance over the real data's) or,
     on a 2-D mixture, the share of modes they cover (health/mode_coverage) below cfg.diversity_fraction."""
-    for tag, what in (("health/mode_coverage", "of the real modes covered"),
+    for tag, what in (("health/mode_coverage", "of the real modes hold 1/(4K) of the samples or more"),
                       ("health/diversity", "of the real data's mean pairwise distance")):
         latest = recent(series, tag, 1, cfg.warmup)
         if latest and latest[0] < cfg.diversity_fraction:
