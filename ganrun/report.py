@@ -117,7 +117,8 @@ def write_report(folder: Path, out: Path | None = None) -> Path:
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder: give a run folder (outputs/runs/...) or a sweep folder")
     runs = run_folders(folder)
-    body = (sweep_table(runs) if len(runs) > 1 else "") + "".join(run_section(r, len(runs) > 1) for r in runs)
+    sweep = runs != [folder]
+    body = (sweep_table(runs) if sweep else "") + "".join(run_section(run, heading=sweep) for run in runs)
     out = Path(out) if out is not None else folder / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp")
