@@ -142,5 +142,8 @@ def test_the_report_is_one_self_contained_page(tmp_path):
     assert "D is winning" in text and "label smoothing" in text and "seed: 0" in text and "modes" in text
     sweep = write_report(tmp_path, tmp_path / "sweep.html")
     assert "<h2>Runs</h2>" in sweep.read_text()
-    with pytest.raises(ReportError, match="holds no run"):
-        write_report(run / "checkpoints" if (run / "checkpoints").exists() else tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportError, match="empty holds no run"):
+        write_report(tmp_path / "empty")
+    with pytest.raises(ReportError, match="nothing is not a folder"):
+        write_report(tmp_path / "nothing")
