@@ -29,8 +29,12 @@ CUSTOM_SCALARS = {
         "gradient norms": ["Multiline", ["grad_norm/D", "grad_norm/G"]],
         "learning rates": ["Multiline", ["lr/D", "lr/G"]],
     },
-    "quality": {
-        "metrics": ["Multiline", [r"metrics/.*"]],
+    "quality": {  # one chart per scale
+        "FID, KID": ["Multiline", [r"metrics/(FID|KID).*"]],
+        "IS": ["Multiline", [r"metrics/IS.*"]],
+        "precision, recall": ["Multiline", [r"metrics/(precision|recall).*"]],
+        "modes captured, high-quality %": ["Multiline", [r"metrics/(modes|hq)"]],
+        "reverse KL of the modes": ["Multiline", [r"metrics/reverse_kl"]],
         "sample diversity vs the real data's": ["Multiline", [r"health/.*"]],
     },
 }

@@ -11,7 +11,7 @@ shot() {  # URL FILE [HEIGHT]
 if [ "$1" = "--page" ]; then shot "file://$(realpath "$2")" "$3" "${HEIGHT:-2400}"; exit; fi
 logdir=$1; prefix=$2; shift 2; port=${PORT:-6016}
 mkdir -p "$(dirname "$prefix")"
-tensorboard --logdir "$logdir" --port "$port" --samples_per_plugin images=0 >/dev/null 2>&1 &
+tensorboard --logdir "$logdir" --port "$port" --samples_per_plugin images=1000 >/dev/null 2>&1 &
 tb=$!
 trap 'kill $tb' EXIT
 for _ in $(seq 60); do curl -sf "localhost:$port/data/runs" >/dev/null && break; sleep 1; done

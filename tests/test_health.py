@@ -83,7 +83,8 @@ def test_d_winning_needs_the_gap_at_every_step_and_a_rising_g_loss():
     sick = steady({"D/real": real, "D/fake": fake, "loss/G": rising, "loss/D": [0.1] * 5})
     found = detectors.d_winning(sick, config())
     assert found.kind == "d_winning" and found.step == 450
-    assert found.evidence.startswith("D(x) - D(G(z)) = 4 (>= health.gap=4 for 5 logging steps) while loss/G rose 1 -> 1.8")
+    assert found.evidence == ("D(x) - D(G(z)) = 4 (>= health.gap=4 for 5 logging steps) while loss/G trends up "
+                              "(+0.2 per logging step, now 1.8) and loss/D is 0.1")
     assert detectors.d_winning(sick, config(gap=4.01)) is None
     assert detectors.d_winning(steady({"D/real": real, "D/fake": fake, "loss/G": falling}), config()) is None
     narrow = steady({"D/real": [3.0, 3.0, 2.9, 3.0, 3.0], "D/fake": fake, "loss/G": rising})

@@ -106,7 +106,7 @@ def d_winning(series: Series, cfg: Any) -> Optional[Finding]:
     loss_d = recent(series, "loss/D", 1)
     return Finding("d_winning", _last_step(series, "loss/G"),
                    f"D(x) - D(G(z)) = {gaps[-1]:.3g} (>= health.gap={cfg.gap:g} for {len(gaps)} logging steps) "
-                   f"while loss/G rose {loss_g[0]:.3g} -> {loss_g[-1]:.3g}"
+                   f"while loss/G trends up ({slope(loss_g):+.3g} per logging step, now {loss_g[-1]:.3g})"
                    + (f" and loss/D is {loss_d[0]:.3g}" if loss_d else ""))
 
 
