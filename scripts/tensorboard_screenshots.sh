@@ -15,4 +15,6 @@ tensorboard --logdir "$logdir" --port "$port" --samples_per_plugin images=1000 >
 tb=$!
 trap 'kill $tb' EXIT
 for _ in $(seq 60); do curl -sf "localhost:$port/data/runs" >/dev/null && break; sleep 1; done
-for tab in "$@"; do shot "http://localhost:$port/#$tab" "${prefix}_$tab.png"; done
+for tab in "$@"; do  # a TAB may carry a filter: text&tagFilter=health
+  shot "http://localhost:$port/#$tab" "${prefix}_${tab%%&*}.png"
+done
