@@ -73,7 +73,7 @@ def scatter_image(fake: Tensor, real: Tensor, extent: float, modes: Tensor | Non
     with a frame, ticks, labels and a legend -> (3, H, W) in [0, 1]."""
     size, inner = SCATTER_PIXELS, SCATTER_PIXELS - MARGIN - MARGIN // 2  # a square plot area
     image = Image.new("RGB", (size, size), "white")
-    draw, font = ImageDraw.Draw(image), _font(12)
+    draw, font = ImageDraw.Draw(image), _font(15)  # TensorBoard's card shows the plot at about 60 %
     left, top = MARGIN, MARGIN // 2
 
     def to_pixels(points: Tensor) -> np.ndarray:
@@ -100,7 +100,7 @@ def scatter_image(fake: Tensor, real: Tensor, extent: float, modes: Tensor | Non
         draw.line((left - 4, py, left, py), fill="black")
         draw.text((px, top + inner + 6), f"{value:g}", fill="black", font=font, anchor="ma")
         draw.text((left - 6, py), f"{value:g}", fill="black", font=font, anchor="rm")
-    _legend(draw, font, left + 6, top + 6, modes is not None)
+    _legend(draw, font, left + 6, top + 6, with_fake=len(fake) > 0, with_modes=modes is not None)
     return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 255
 
 
@@ -112,12 +112,13 @@ def _tick_step(extent: float) -> float:
     return extent / 4
 
 
-def _legend(draw: ImageDraw.ImageDraw, font: Any, x: float, y: float, with_modes: bool) -> None:
-    entries = [("real data", REAL_COLOUR, "dot"), ("G(z), fixed noise", FAKE_COLOUR, "dot")]
+def _legend(draw: ImageDraw.ImageDraw, font: Any, x: float, y: float, with_fake: bool, with_modes: bool) -> None:
+    entries = [("real data", REAL_COLOUR, "dot")]
+    entries += [("G(z), fixed noise", FAKE_COLOUR, "dot")] if with_fake else []
     entries += [("real modes", MODE_COLOUR, "ring")] if with_modes else []
-    draw.rectangle((x, y, x + 128, y + 8 + 16 * len(entries)), fill="white", outline=(120, 120, 120))
+    draw.rectangle((x, y, x + 160, y + 8 + 20 * len(entries)), fill="white", outline=(120, 120, 120))
     for i, (label, colour, kind) in enumerate(entries):
-        cy = y + 12 + 16 * i
+        cy = y + 14 + 20 * i
         if kind == "dot":
             draw.ellipse((x + 8, cy - 3, x + 14, cy + 3), fill=colour)
         else:
