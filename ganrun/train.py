@@ -196,7 +196,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
     real_shown = real_samples(exp.dataset, num_fixed, seed=cfg.seed)  # the real grid, diversity's reference
     writer = RunWriter(run_dir, purge_step=start + 1 if start else None, hparams=hparams_of(cfg), varying=varying_keys(cfg),
                        real=real_shown, modes=getattr(exp.dataset, "modes", None)) if main else distributed.Silent()
-    health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity(real_shown, exp.dataset)) \
+    health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity(real_shown, getattr(exp.dataset, "modes", None))) \
         if main else distributed.Silent()
     if start and main:
         print(f"Continuing from {last_saved} (step {start})")

@@ -142,18 +142,16 @@ def test_mean_pairwise_distance_is_exact():
 
 
 def test_diversity_against_the_real_data_and_mode_coverage():
-    class Ring:
-        modes, std = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]), 0.01
-
-    real = Ring.modes.repeat(2, 1)
-    values = Diversity(real, Ring())(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
+    modes = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    real = modes.repeat(2, 1)
+    values = Diversity(real, modes)(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
     torch.testing.assert_close(values["health/diversity"], 2.0 / mean_pairwise_distance(real))
     assert values["health/mode_coverage"] == 0.5
     # far from every mode still counts (no quality threshold); a mode needs 1/(4K) = 1/16 of the samples
     samples = torch.tensor([[0.6, 0.1]] * 15 + [[-0.5, 0.0]])  # 15 nearest (1, 0), 1 of 16 nearest (-1, 0)
-    assert Diversity(real, Ring())(samples)["health/mode_coverage"] == 0.5
-    assert Diversity(real, Ring())(samples[1:])["health/mode_coverage"] == 0.5  # 1/15 >= 1/16
-    assert Diversity(real, Ring())(torch.cat([samples[:1].repeat(16, 1), samples[-1:]]))["health/mode_coverage"] \
+    assert Diversity(real, modes)(samples)["health/mode_coverage"] == 0.5
+    assert Diversity(real, modes)(samples[1:])["health/mode_coverage"] == 0.5  # 1/15 >= 1/16
+    assert Diversity(real, modes)(torch.cat([samples[:1].repeat(16, 1), samples[-1:]]))["health/mode_coverage"] \
         == 0.25  # 1/17 < 1/16
 
 

@@ -27,9 +27,8 @@ class Diversity:
     when few samples are that close, it is low without any collapse.) A G collapsed onto one mode covers
     1/K; a blob between the modes keeps a high coverage but a low diversity."""
 
-    def __init__(self, real: Tensor, dataset: Any = None):
-        self.real = mean_pairwise_distance(real)
-        self.modes, self.std = getattr(dataset, "modes", None), getattr(dataset, "std", None)
+    def __init__(self, real: Tensor, modes: Tensor | None = None):
+        self.real, self.modes = mean_pairwise_distance(real), modes
 
     def __call__(self, samples: Tensor) -> dict[str, float]:
         values = {"health/diversity": mean_pairwise_distance(samples) / self.real if self.real > 0 else 1.0}
