@@ -19,8 +19,8 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.util import tensor_util
 from torch.testing import assert_close
 
-from ganrun import distributed, sweeps
-from ganrun.writer import RunWriter
+from ganrun.run import distributed, sweeps
+from ganrun.run.writer import RunWriter
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data, tiny_config
 
 TINY_RING = ["dataset=ring", "architecture=mlp", "architecture.generator.width=16",
@@ -84,7 +84,8 @@ def test_each_run_writes_its_hparams_and_final_metric_into_its_own_event_file(jo
     assert sorted(content) == ok_jobs  # one session per run, no sub-run folders; the failed job has none
     for run_name, tags in content.items():
         experiment = metadata.parse_experiment_plugin_data(tags[metadata.EXPERIMENT_TAG])
-        assert [m.name.tag for m in experiment.metric_infos] == ["loss/G", "loss/D"]  # shown in HParams by default
+        assert [m.name.tag for m in experiment.metric_infos] == [  # the first 5 are shown in HParams by default
+            "metrics/modes", "metrics/hq", "loss/G", "loss/D", "metrics/reverse_kl"]
         assert [h.name for h in experiment.hparam_infos if h.differs] == ["dataset.seed"]  # ticked first
         assert run_name == f"{run_name[0]}_dataset.seed={run_name[0]}"  # named by the one key that varies
         start = metadata.parse_session_start_info_plugin_data(tags[metadata.SESSION_START_INFO_TAG])

@@ -12,11 +12,13 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
-from ganrun import console, views
-from ganrun.cli import name_runs_by_varying_keys
-from ganrun.report import ReportError, write_report
-from ganrun.sweeps import fixed_keys
-from ganrun.writer import RunWriter
+from ganrun import errors
+from ganrun.commands.report import ReportError, write_report
+from ganrun.commands.train import name_runs_by_varying_keys
+from ganrun.games.base import Histogram, Visual
+from ganrun.run import views
+from ganrun.run.sweeps import fixed_keys
+from ganrun.run.writer import RunWriter
 
 
 def test_upscale_repeats_each_pixel_by_the_smallest_factor_reaching_256():
@@ -53,12 +55,11 @@ def test_the_scatter_plot_draws_modes_on_top_samples_and_axes():
 
 
 def test_the_writer_logs_the_new_views_that_tensorboards_reader_finds(tmp_path):
-    writer = RunWriter(tmp_path, hparams={"objective.name": "ns", "optimizer.lr": 2e-4, "seed": 1},
-                       real=torch.rand(16, 1, 8, 8) * 2 - 1, varying={"seed"})
-    writer.start(nrow=4)
+    writer = RunWriter(tmp_path, hparams={"objective.name": "ns", "optimizer.lr": 2e-4, "seed": 1}, varying={"seed"})
+    writer.start({"samples/real": Visual(torch.rand(16, 1, 8, 8) * 2 - 1, nrow=4)})
     writer.scalars(1, {"loss/D": 1.3, "loss/G": 0.7, "D/real": 0.1, "grad_norm/D": 0.5, "lr/D": 2e-4})
-    writer.samples(1, torch.zeros(16, 1, 8, 8), nrow=4)
-    writer.histograms(1, {"D/real_outputs": torch.randn(8), "D/fake_outputs": torch.randn(8)})
+    writer.visuals(1, {"samples/fixed": Visual(torch.zeros(16, 1, 8, 8), nrow=4),
+                       "D/real_outputs": Histogram(torch.randn(8)), "D/fake_outputs": Histogram(torch.randn(8))})
     writer.text("health", "step 1: D is winning", 1)
     writer.scalars(1, {"metrics/FID_classifier": 12.0, "metrics/IS_classifier": 2.0, "metrics/modes": 9.0})
     writer.close()
@@ -90,17 +91,17 @@ def test_sweep_runs_are_named_by_the_keys_that_vary():
 
 
 def test_warnings_print_as_one_line(capsys):
-    own = console.format_warning(UserWarning("FID is biased\nbelow 2048"), UserWarning,
-                                 str(Path(console.__file__).parent / "metrics" / "evaluator.py"), 117)
+    own = errors.format_warning(UserWarning("FID is biased\nbelow 2048"), UserWarning,
+                                str(Path(errors.__file__).parent / "metrics" / "evaluator.py"), 117)
     assert own == "ganrun: warning: FID is biased below 2048"
-    other = console.format_warning(DeprecationWarning("old"), DeprecationWarning, "/x/site-packages/y.py", 3)
+    other = errors.format_warning(DeprecationWarning("old"), DeprecationWarning, "/x/site-packages/y.py", 3)
     assert other == "ganrun: warning: old (DeprecationWarning from y.py:3)"
     previous = warnings.showwarning
     try:
-        console.install()
+        errors.one_line_warnings()
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            warnings.showwarning = console.show_warning  # catch_warnings restores the hook it found
+            warnings.showwarning = errors.show_warning  # catch_warnings restores the hook it found
             warnings.warn("something odd")
     finally:
         warnings.showwarning = previous
@@ -123,11 +124,12 @@ class Page(HTMLParser):
 
 def test_the_report_is_one_self_contained_page(tmp_path):
     run = tmp_path / "run"
-    writer = RunWriter(run, hparams={"seed": 0}, real=torch.rand(4, 2))
-    writer.start()
+    writer = RunWriter(run, hparams={"seed": 0})
+    real = torch.rand(4, 2)
+    writer.start({"samples/real": Visual(real[:0], reference=real)})
     for step in (1, 2, 3):
         writer.scalars(step, {"loss/D": 1.0 / step, "loss/G": float(step), "D/real": 0.5, "D/fake": -0.5})
-    writer.samples(3, torch.zeros(4, 2))
+    writer.visuals(3, {"samples/scatter": Visual(torch.zeros(4, 2), reference=real)})
     writer.scalars(3, {"metrics/modes": 7.0})
     writer.close()
     (run / "config.yaml").write_text("seed: 0\nhealth:\n  enabled: true\n")

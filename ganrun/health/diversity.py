@@ -28,7 +28,26 @@ class Diversity:
     1/K; a blob between the modes keeps a high coverage but a low diversity."""
 
     def __init__(self, real: Tensor, modes: Tensor | None = None):
-        self.real, self.modes = mean_pairwise_distance(real), modes
+        self.real, self.modes, self.shape = mean_pairwise_distance(real), modes, tuple(real.shape[1:])
+
+    @classmethod
+    def of(cls, real_visuals: dict[str, Any]) -> "Diversity | None":
+        """From a game's views of the real data (games/base.py Visual): its images, or a mixture's points
+        and modes; None when the game shows none."""
+        for visual in real_visuals.values():
+            tensor, reference = getattr(visual, "tensor", None), getattr(visual, "reference", None)
+            real = reference if reference is not None and tensor is not None and not len(tensor) else tensor
+            if real is not None and len(real) > 1:
+                return cls(real, getattr(visual, "modes", None))
+        return None
+
+    def matching(self, visuals: dict[str, Any]) -> Tensor | None:
+        """The first of a game's sample views shaped like the real data (the fixed-noise grid or points)."""
+        for visual in visuals.values():
+            tensor = getattr(visual, "tensor", None)
+            if tensor is not None and len(tensor) > 1 and tuple(tensor.shape[1:]) == self.shape:
+                return tensor
+        return None
 
     def __call__(self, samples: Tensor) -> dict[str, float]:
         values = {"health/diversity": mean_pairwise_distance(samples) / self.real if self.real > 0 else 1.0}

@@ -24,7 +24,7 @@ class HealthMonitor:
 
     def __init__(self, cfg: Any, writer: Any = None, run_dir: Path | None = None,
                  report: Callable[[Finding], None] = console, detectors: Iterable = DETECTORS,
-                 diversity: Callable[[Any], dict[str, float]] | None = None):
+                 diversity: Any = None):
         self.cfg, self.writer, self.report, self.diversity = cfg, writer, report, diversity
         self.path = Path(run_dir) / FINDINGS_FILE if run_dir is not None else None
         self.detectors = tuple(detectors)
@@ -55,9 +55,11 @@ class HealthMonitor:
             self._emit(finding)
         return new
 
-    def sampled(self, step: int, samples: Any) -> dict[str, float]:
-        """At a sampling step: the fixed-noise samples' diversity scalars (health/*), logged and observed."""
-        if not self.cfg.enabled or self.diversity is None:
+    def sampled(self, step: int, visuals: dict[str, Any]) -> dict[str, float]:
+        """At a sampling step, with a game's views: the diversity scalars (health/*) of the fixed-noise
+        samples among them, logged and observed."""
+        samples = self.diversity.matching(visuals) if self.cfg.enabled and self.diversity is not None else None
+        if samples is None:
             return {}
         values = self.diversity(samples)
         if self.writer is not None:
