@@ -149,3 +149,13 @@ def test_the_report_is_one_self_contained_page(tmp_path):
         write_report(tmp_path / "empty")
     with pytest.raises(ReportError, match="nothing is not a folder"):
         write_report(tmp_path / "nothing")
+
+
+def test_ganrun_report_on_a_folder_without_a_run_is_one_line_and_exit_2(tmp_path, capsys):
+    from ganrun import cli
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["report", str(tmp_path)])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip().startswith(f"ganrun: error: {tmp_path} holds no run")
+    assert list(tmp_path.iterdir()) == []  # nothing written
