@@ -18,8 +18,8 @@ from torch import Tensor, nn
 
 from ganrun.config.checks import is_conditional
 from ganrun.data import infinite_batches
-from ganrun.health.diversity import real_samples
 from ganrun.games.base import Game, Histogram, Terms, Visual
+from ganrun.health.diversity import real_samples
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import Objective
 from ganrun.sampling import GeneratorInputs
@@ -56,6 +56,7 @@ class GeneratorVsDiscriminator(Game):
         self.noise_std = 0.0
         self.generated: tuple[Tensor, Tensor | None] | None = None  # the D update's fakes, for reuse_fake
         self.last_real_scores: Tensor | None = None
+        self.last_d_fake_scores: Tensor | None = None
 
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D = wrap(self.generator), wrap(self.discriminator)
