@@ -3,6 +3,8 @@ read back with TensorBoard's own reader and Python's HTML parser."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
@@ -159,3 +161,17 @@ def test_ganrun_report_on_a_folder_without_a_run_is_one_line_and_exit_2(tmp_path
     assert stopped.value.code == 2
     assert capsys.readouterr().err.strip().startswith(f"ganrun: error: {tmp_path} holds no run")
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no headless browser here (Debian: apt-get install chromium)")
+def test_the_report_renders_in_headless_chromium(tmp_path):
+    run = tmp_path / "run"
+    writer = RunWriter(run, hparams={"seed": 0})
+    writer.start({"samples/real": Visual(torch.rand(4, 1, 8, 8) * 2 - 1, nrow=2)})
+    for step in (1, 2):
+        writer.scalars(step, {"loss/D": 1.0, "loss/G": float(step)})
+    writer.close()
+    page = write_report(run)
+    browser = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(browser, capture_output=True, text=True, timeout=120).stdout  # the DOM the browser built
+    assert dom.count("<svg") == 1 and dom.count('src="data:image/png;base64,') == 1 and "loss/D vs loss/G" in dom
