@@ -24,6 +24,8 @@ COMMANDS = {
                       "write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png"),
     "summarize": Command("ganrun.commands.summarize",
                          "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
+    "report": Command("ganrun.commands.report",
+                      "one self-contained HTML page of a run or a sweep: ganrun report outputs/runs/<folder>"),
 }
 USAGE_LINE = f"usage: ganrun {{{','.join(COMMANDS)}}} [key=value ...] (ganrun --help)"
 
@@ -35,8 +37,9 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ganrun.errors import EXIT_WRITE, ConfigError, WriteError, fail
+    from ganrun.errors import EXIT_WRITE, ConfigError, WriteError, fail, one_line_warnings
 
+    one_line_warnings()  # `ganrun: warning: ...`, never Python's format with a source excerpt
     argv = sys.argv[1:] if argv is None else argv
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a user's own objectives and models, as `python -m` would find them

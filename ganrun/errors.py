@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from pathlib import Path
+from typing import Any, TextIO
 
 EXIT_USAGE = 2
 EXIT_NONFINITE = 3
@@ -62,3 +65,30 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 def warn(message: str) -> None:
     """ganrun's own warnings: one line on stderr."""
     print(f"ganrun: warning: {message}", file=sys.stderr, flush=True)
+
+
+PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> str:
+    """A Python warning as one line: ganrun's own as their message; other packages' with their category
+    and place (never Python's default format, which adds the source line that raised it)."""
+    text = " ".join(str(message).split()) or category.__name__
+    if str(Path(filename).resolve()).startswith(PACKAGE):
+        return f"ganrun: warning: {text}"
+    return f"ganrun: warning: {text} ({category.__name__} from {Path(filename).name}:{lineno})"
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    """A `warnings.showwarning` printing `format_warning`'s line to stderr."""
+    stream: Any = file if file is not None else sys.stderr
+    try:
+        print(format_warning(message, category, filename, lineno), file=stream, flush=True)
+    except (OSError, ValueError):  # a closed stream: as Python's own hook, drop the warning
+        pass
+
+
+def one_line_warnings() -> None:
+    """Every warning of this process through `show_warning` (the CLI calls it first)."""
+    warnings.showwarning = show_warning

@@ -25,11 +25,13 @@ from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
 
 from ganrun.experiment import Experiment, build, resolve_device
+from ganrun.health.diversity import Diversity
+from ganrun.health.monitor import HealthMonitor
 from ganrun.run import checkpoint, distributed, fast_path, state
 from ganrun.run.guard import NonFiniteGuard
 from ganrun.run.preemption import StopSignals
 from ganrun.run.progress import Progress
-from ganrun.run.sweeps import hparams_of
+from ganrun.run.sweeps import hparams_of, varying_keys
 from ganrun.run.writer import RunWriter
 from ganrun.safe_io import append_line, atomic_write
 from ganrun.tricks import keep_training
@@ -50,6 +52,7 @@ class Session:
     progress: Any
     stop: StopSignals
     main: bool
+    health: Any  # the diagnosis (ganrun/health/): findings from the scalars read back at logging steps
 
 
 def gradient_norm(module: nn.Module) -> Tensor:
@@ -134,10 +137,9 @@ def loop_scalars(session: Session, values: dict[str, Tensor], step: int, started
         scalars["tricks/d_updates"] = float(values["counts/D"])
     if tricks.adaptive.t_g is not None:
         scalars["tricks/g_updates"] = float(values["counts/G"])
-    if tricks.linear_lr_decay:
-        scalars["lr/G"] = exp.optimizer_g.param_groups[0]["lr"]
-        if exp.optimizer_d is not None:
-            scalars["lr/D"] = exp.optimizer_d.param_groups[0]["lr"]
+    scalars["lr/G"] = exp.optimizer_g.param_groups[0]["lr"]  # always: a flat line says the rate is constant
+    if exp.optimizer_d is not None:
+        scalars["lr/D"] = exp.optimizer_d.param_groups[0]["lr"]
     if tricks.grad_clip is not None:
         scalars["tricks/grad_clip"] = tricks.grad_clip
     scalars.update(exp.game.scalars())
@@ -171,15 +173,18 @@ def start(cfg: DictConfig, run_dir: Path) -> Session | None:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     # A resumed writer drops what a killed run logged past its checkpoint: no step twice, none missing.
-    writer = (RunWriter(run_dir, purge_step=first + 1 if first else None, hparams=hparams_of(cfg))
-              if main else distributed.Silent())
+    writer = (RunWriter(run_dir, purge_step=first + 1 if first else None, hparams=hparams_of(cfg),
+                        varying=varying_keys(cfg)) if main else distributed.Silent())
+    real = exp.game.real_visuals() if main else {}
     if first and main:
         print(f"Continuing from {last_saved} (step {first})")
     elif not first:
+        writer.start(real)
         writer.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "\n```")
+    health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity.of(real)) if main else distributed.Silent()
     progress = Progress(trainer.steps, start=first, mode=trainer.progress) if main else distributed.Silent()
     session = Session(cfg, run_dir, exp, guard, scaling, parts, first, last_saved, writer, progress,
-                      StopSignals(), main)  # SIGTERM/SIGINT: finish the step, checkpoint, exit
+                      StopSignals(), main, health)  # SIGTERM/SIGINT: finish the step, checkpoint, exit
     state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
     distributed.seed_per_rank(cfg.seed, first)  # under torchrun: each rank its own noise
     return session
@@ -198,11 +203,15 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
         scalars = loop_scalars(session, values, step, started)
         writer.scalars(step, scalars)
         session.progress.update(step, scalars)
+        session.health.observe(step, scalars)  # the same floats: the diagnosis costs no device sync
     if due(cfg.trainer.sample_every, step, last):
-        writer.visuals(step, exp.game.visuals(sampler))
+        visuals = exp.game.visuals(sampler)
+        writer.visuals(step, visuals)
+        session.health.sampled(step, visuals)  # diversity of the fixed-noise samples against the real data's
     if session.main and cfg.metrics.enabled and due(cfg.metrics.every, step, last):
         results = exp.game.evaluate(sampler)
         writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
+        session.health.observe(step, {f"metrics/{name}": value for name, value in results.items()})
         append_line(session.run_dir / "metrics.jsonl", json.dumps({"step": step, **results}))
         print(f"[ganrun] step {step} metrics: " + " ".join(f"{k} {v:.4g}" for k, v in results.items()))
     if due(cfg.trainer.checkpoint_every, step, last) or session.stop.requested:

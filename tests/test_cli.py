@@ -103,5 +103,5 @@ def test_only_the_commands_of_the_table_run(tmp_path, args):
     result = ganrun(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"ganrun: error: unknown command '{args[0]}': "
-                                     "usage: ganrun {train,eval,sample,summarize} [key=value ...] (ganrun --help)")
+                                     "usage: ganrun {train,eval,sample,summarize,report} [key=value ...] (ganrun --help)")
     assert list(tmp_path.iterdir()) == []

@@ -67,7 +67,7 @@ def compose_metrics(*overrides: str):
 
 def test_metrics_config_composes_with_its_schema():
     cfg = compose_metrics()
-    assert (cfg.every, cfg.num_samples, cfg.features, cfg.split, cfg.num_points) == (5000, 10000, "auto", "train", 2500)
+    assert (cfg.every, cfg.num_samples, cfg.features, cfg.split, cfg.num_points) == (500, 10000, "auto", "train", 2500)
     assert cfg.inception_weights is None and cfg.cache_dir is None and cfg.enabled  # the user's cache (cache.py)
     validate_metrics(cfg)
     assert compose_metrics("metrics.cache_dir=/tmp/elsewhere").cache_dir == "/tmp/elsewhere"

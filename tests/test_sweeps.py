@@ -83,7 +83,11 @@ def test_each_run_writes_its_hparams_and_final_metric_into_its_own_event_file(jo
     ok_jobs = sorted(p.name for p in folder.iterdir() if p.name[0] in "012")
     assert sorted(content) == ok_jobs  # one session per run, no sub-run folders; the failed job has none
     for run_name, tags in content.items():
-        assert metadata.EXPERIMENT_TAG not in tags  # TensorBoard builds the table from every run's session
+        experiment = metadata.parse_experiment_plugin_data(tags[metadata.EXPERIMENT_TAG])
+        assert [m.name.tag for m in experiment.metric_infos] == [  # the first 5 are shown in HParams by default
+            "metrics/modes", "metrics/hq", "loss/G", "loss/D", "metrics/reverse_kl"]
+        assert [h.name for h in experiment.hparam_infos if h.differs] == ["dataset.seed"]  # ticked first
+        assert run_name == f"{run_name[0]}_dataset.seed={run_name[0]}"  # named by the one key that varies
         start = metadata.parse_session_start_info_plugin_data(tags[metadata.SESSION_START_INFO_TAG])
         hparams = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
         seed = int(run_name.split("dataset.seed=")[1].split(",")[0])

@@ -96,8 +96,8 @@ def test_conditional_run_gives_labels_to_g_and_d_and_one_grid_row_per_class(tmp_
     events = EventAccumulator(str(tmp_path))
     events.Reload()
     image = events.Images("samples/fixed")[-1]
-    # 10 classes x 2 samples of 8x8 with 2-pixel padding: 10 rows of 2
-    assert (image.height, image.width) == (10 * 10 + 2, 2 * 10 + 2)
+    # 10 classes x 2 samples of 8x8 with 2-pixel padding: 10 rows of 2, upscaled x 12 to >= 256 px wide
+    assert (image.height, image.width) == (12 * (10 * 10 + 2), 12 * (2 * 10 + 2))
 
 
 def test_began_k_stays_in_0_1_is_logged_and_saved(tmp_path):

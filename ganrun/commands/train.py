@@ -52,31 +52,50 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-def check_overrides(args: list[str]) -> Path | None:
+def check_overrides(args: list[str]) -> tuple[Path | None, list[str]]:
     """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error.
-    Returns a single run's folder, resolved (its default name holds the time), None for a sweep."""
+    Returns a single run's folder, resolved (its default name holds the time; None for a sweep), and
+    the keys a run folder's name leaves out (hydra.job.config.override_dirname.exclude_keys)."""
     from omegaconf import OmegaConf
 
     from ganrun.run.resume import check_output_folder, check_run_folder
 
     overrides, flags = split_args(args)
     multirun = "-m" in flags or "--multirun" in flags
+    excluded: list[str] = []
     try:
         for job in job_overrides(overrides, multirun):
             cfg = compose_config(job, with_hydra=True)
             output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
+            excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
             job_cfg = checked(cfg)
             # Before Hydra writes there: writable, and a run it would continue has this config.
             check_output_folder(output) if multirun else check_run_folder(output, job_cfg)
             CHECKED.add(tuple(job))
-        return None if multirun else output
     except Exception as error:  # noqa: BLE001 - every composition error becomes one line
         fail(str(error) if isinstance(error, ConfigError) else describe(error))
+    return (None if multirun else output), excluded
+
+
+def name_runs_by_varying_keys(args: list[str], excluded: list[str]) -> list[str]:
+    """`args` plus, for a sweep, the override that leaves its fixed keys out of its run folders' names
+    (run/sweeps.py fixed_keys)."""
+    overrides, flags = split_args(args)
+    multirun = "-m" in flags or "--multirun" in flags
+    if not multirun or any(o.startswith("hydra.job.config.override_dirname") for o in overrides):
+        return args
+    from ganrun.run.sweeps import fixed_keys
+
+    keys = ",".join(f"'{key}'" for key in dict.fromkeys([*excluded, *fixed_keys(overrides)]))
+    return [*args, f"hydra.job.config.override_dirname.exclude_keys=[{keys}]"]
 
 
 def main(args: list[str]) -> None:
     informative = bool(INFORMATIVE.intersection(args)) or any(a.startswith("--info") for a in args)
-    run_dir = None if informative else check_overrides(args)
+    run_dir = None
+    if not informative:
+        run_dir, excluded = check_overrides(args)
+        args = name_runs_by_varying_keys(args, excluded)
     if run_dir is not None:  # Hydra then writes where the lock is taken, not into a second later's folder
         args = [*(a for a in args if not a.startswith("hydra.run.dir=")), pinned_run_dir(run_dir)]
     torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative

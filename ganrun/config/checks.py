@@ -15,6 +15,7 @@ from ganrun.config.arguments import check_root_keys
 from ganrun.config.choices import check_choice
 from ganrun.config.schemas import CHECKPOINT_FORMAT, CHECKPOINT_PATTERN
 from ganrun.errors import ConfigError
+from ganrun.health.schema import validate_health
 
 POSITIVE = ("trainer.steps", "trainer.batch_size", "trainer.log_every", "trainer.num_grid_samples",
             "objective.d_steps", "architecture.latent_dim", "optimizer.lr", "optimizer.generator.lr",
@@ -61,6 +62,8 @@ def validate(cfg: DictConfig) -> None:
     validate_data(cfg)
     validate_metrics(cfg.metrics)
     check_root_keys(cfg)  # seed: int, conditional: bool (config/arguments.py)
+    if get(cfg, "health") is not None:
+        validate_health(cfg.health, ConfigError)
     validate_family(cfg)
     validate_tricks(cfg)
 

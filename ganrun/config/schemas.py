@@ -13,6 +13,8 @@ from typing import Any, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from ganrun.health.schema import HealthConfig
+
 CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (run/checkpoint.py)
 CHECKPOINT_PATTERN = "step_*.pt"  # their names; a temporary file (".step_*.pt.tmp") never matches
 
@@ -167,7 +169,7 @@ class OptimizerConfig:
 @dataclass
 class MetricsConfig:
     enabled: bool = True  # false: no metrics during training (conf/metrics/none.yaml)
-    every: int = 5000  # generator steps between evaluations; 0 = only at the end
+    every: int = 500  # generator steps between evaluations (a curve on the default 2,000 steps); 0 = only at the end
     num_samples: int = 10_000  # generated images, and real images (at most the split's size)
     features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
     inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
@@ -240,6 +242,7 @@ SCHEMAS = {
     "optimizer": {"default": OptimizerConfig},
     "metrics": {"default": MetricsConfig},
     "tricks": {"default": TricksConfig},
+    "health": {"default": HealthConfig},  # ganrun/health/schema.py: the diagnosis' thresholds
 }
 
 

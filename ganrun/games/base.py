@@ -14,7 +14,7 @@ step), EMA, learning-rate schedules, logging and checkpoints. Per training step 
     end_step(step)
 
 and at its interval points `scalars()`, `visuals(G)` and `evaluate(G)`, with the EMA generator when
-there is one. Losses come with `terms`, name -> 0-dim tensor, read back only at logging steps; names
+there is one (and `real_visuals()` once, when a run starts). Losses come with `terms`, name -> 0-dim tensor, read back only at logging steps; names
 holding a "/" are logged as they are ("D/real", "loss/L1"), others as "objective/<name>".
 """
 
@@ -29,10 +29,19 @@ Terms = dict[str, Tensor]
 
 class Visual:
     """What TensorBoard shows under one tag: an image grid (N, C, H, W) in [-1, 1] with `nrow` images a
-    row, or 2-D points (N, 2) drawn over `reference` points."""
+    row, or 2-D points (N, 2) drawn over `reference` points (which also fix the plot's extent) and a
+    mixture's `modes` (K, 2)."""
 
-    def __init__(self, tensor: Tensor, nrow: int | None = None, reference: Tensor | None = None):
-        self.tensor, self.nrow, self.reference = tensor, nrow, reference
+    def __init__(self, tensor: Tensor, nrow: int | None = None, reference: Tensor | None = None,
+                 modes: Tensor | None = None):
+        self.tensor, self.nrow, self.reference, self.modes = tensor, nrow, reference, modes
+
+
+class Histogram:
+    """A histogram under one tag (e.g. D's outputs on a batch); read back from the device when written."""
+
+    def __init__(self, values: Tensor):
+        self.values = values
 
 
 class Game:
@@ -81,7 +90,12 @@ class Game:
         """The game's own values at a logging step, as plain numbers (no device sync)."""
         return {}
 
-    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual | Histogram]:
+        return {}
+
+    def real_visuals(self) -> dict[str, Visual]:
+        """The real data as the samples' visuals show them, logged once at step 0 (and the reference of
+        the diagnosis' sample diversity)."""
         return {}
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:

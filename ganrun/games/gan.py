@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from ganrun.config.checks import is_conditional
 from ganrun.data import infinite_batches
-from ganrun.games.base import Game, Terms, Visual
+from ganrun.games.base import Game, Histogram, Terms, Visual
+from ganrun.health.diversity import real_samples
 from ganrun.models import apply_spectral_norm
 from ganrun.objectives import Objective
 from ganrun.rng import isolated_rng
@@ -42,7 +43,7 @@ class GeneratorVsDiscriminator(Game):
     def __init__(self, *, dataset: Any, generator: nn.Module, discriminator: nn.Module, objective: Objective, batches: Any,
                  inputs: GeneratorInputs, batch_size: int, tricks: Any, reuse_fake: bool = False,
                  evaluator: Callable[[Callable[[int], Tensor]], dict[str, float]] | None = None,
-                 fixed_inputs: tuple[Tensor, Tensor | None], real_points: Tensor | None = None):
+                 fixed_inputs: tuple[Tensor, Tensor | None], real_points: Tensor | None = None, seed: int = 0):
         self.generator = self.G = generator
         self.discriminator = self.D = discriminator
         self.objective, self.d_steps = objective, objective.d_steps
@@ -52,9 +53,11 @@ class GeneratorVsDiscriminator(Game):
         self.tricks, self.reuse_fake = tricks, reuse_fake
         self.history = ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None
         self.evaluator, self.fixed_inputs, self.real_points = evaluator, fixed_inputs, real_points
+        self.modes, self.seed = getattr(dataset, "modes", None), seed  # a 2-D mixture's modes; the real grid's draw
         self.noise_std = 0.0
         self.generated: tuple[Tensor, Tensor | None] | None = None  # the D update's fakes, for reuse_fake
         self.last_real_scores: Tensor | None = None
+        self.last_d_fake_scores: Tensor | None = None
 
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D = wrap(self.generator), wrap(self.discriminator)
@@ -96,7 +99,7 @@ class GeneratorVsDiscriminator(Game):
                                                         real_in, fake_in)
         if penalty is not None:
             loss, terms = loss + penalty, {**terms, **penalty_terms}
-        self.last_real_scores = d_real
+        self.last_real_scores, self.last_d_fake_scores = d_real, d_fake  # also for the histograms of D's outputs
         return loss, {**terms, "D/real": self.objective.source_scores(d_real).mean(),
                       "D/fake": self.objective.source_scores(d_fake).mean()}
 
@@ -140,11 +143,22 @@ class GeneratorVsDiscriminator(Game):
                 values[f"tricks/{name}"] = float(self.tricks[name])
         return values
 
-    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual | Histogram]:
         samples = generate(generator, *self.fixed_inputs)
         if self.real_points is not None:  # 2-D mixtures: a scatter plot instead of a grid
-            return {"samples/scatter": Visual(samples, reference=self.real_points)}
-        return {"samples/fixed": Visual(samples, nrow=self.inputs.grid_row(len(samples)))}
+            views = {"samples/scatter": Visual(samples, reference=self.real_points, modes=self.modes)}
+        else:
+            views = {"samples/fixed": Visual(samples, nrow=self.inputs.grid_row(len(samples)))}
+        if self.last_real_scores is not None:  # D's outputs on the last real and generated batch it judged
+            views["D/real_outputs"] = Histogram(self.objective.source_scores(self.last_real_scores))
+            views["D/fake_outputs"] = Histogram(self.objective.source_scores(self.last_d_fake_scores))
+        return views
+
+    def real_visuals(self) -> dict[str, Visual]:
+        if self.real_points is not None:
+            return {"samples/real": Visual(self.real_points[:0], reference=self.real_points, modes=self.modes)}
+        real = real_samples(self.dataset, len(self.fixed_inputs[0]), seed=self.seed)
+        return {"samples/real": Visual(real, nrow=self.inputs.grid_row(len(real)))}
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if self.evaluator is None:
@@ -207,4 +221,5 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
         dataset=dataset, generator=generator, discriminator=discriminator.to(device),
         objective=make(cfg.objective, **label_smoothing(cfg)), batches=batches, inputs=inputs,
         batch_size=trainer.batch_size, tricks=cfg.tricks, reuse_fake=trainer.reuse_fake, evaluator=evaluator,
-        fixed_inputs=fixed_inputs, real_points=dataset.tensors[0][:SCATTER_SAMPLES] if points else None)
+        fixed_inputs=fixed_inputs, real_points=dataset.tensors[0][:SCATTER_SAMPLES] if points else None,
+        seed=cfg.seed)

@@ -31,6 +31,7 @@ RESUMABLE = (
     # How the same arithmetic runs (fast_path.py); reuse_fake is not here: it changes the algorithm.
     "trainer.precision", "trainer.channels_last", "trainer.compile", "trainer.compile_backend", "trainer.tf32",
     "trainer.cudnn_benchmark", "trainer.data_on_device",  # both batch paths give the same batches
+    "health",  # the diagnosis only reads what the run logs
     "metrics",  # they measure with their own seeded generators (ganrun/metrics): the run's noise is untouched
 )
 SHOWN_DIFFERENCES = 4

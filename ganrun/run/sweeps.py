@@ -73,6 +73,39 @@ def hparams_of(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str,
     return hparams
 
 
+def varying_keys(cfg: DictConfig) -> set[str]:
+    """The hyperparameters (as hparams_of names them) this sweep job's siblings differ in: its overrides
+    less the keys its folder name leaves out (`fixed_keys`, set by the CLI). Empty outside a sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return set()
+    hydra = HydraConfig.get()
+    excluded = set(hydra.job.config.override_dirname.exclude_keys)
+    keys = set()
+    for override in OverridesParser.create().parse_overrides(list(hydra.overrides.task)):
+        key = override.key_or_group
+        if key in excluded or key.startswith("hydra"):
+            continue
+        keys.add(f"{key}.name" if isinstance(OmegaConf.select(cfg, key, default=None), DictConfig) else key)
+    return keys
+
+
+def fixed_keys(overrides: list[str]) -> list[str]:
+    """The keys (or config groups) of a sweep's overrides that take one value in every job.
+
+    A sweep's run folders are named by the others only (`0_objective=ns,seed=0`, not every override in
+    alphabetical order, which cuts the one that varies off TensorBoard's run list); each run's full
+    list stays in its .hydra/overrides.yaml, its config and its HParams.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra")])
+    return [o.key_or_group for o in parsed if not o.is_sweep_override()]
+
+
 def record_job(train: Callable[[], Any], run_dir: Path, metric: str, *, sweep: bool) -> float | None:
     """Run `train()`, write `status.json`, and return the final value of `metric` (NaN when failed).
 

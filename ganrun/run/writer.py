@@ -1,4 +1,6 @@
-"""What a run shows in TensorBoard: scalars, fixed-noise grids and, for 2-D data, scatter plots."""
+"""What a run shows in TensorBoard: scalars, a game's views (fixed-noise grids, the real data's once,
+2-D scatter plots at a fixed extent, histograms of D's outputs), diagnosis text, the custom-scalars
+layout and the HParams experiment summary (the drawing is in views.py)."""
 
 from __future__ import annotations
 
@@ -6,41 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
-from torchvision.utils import make_grid
 
 from ganrun.safe_io import atomic_write, quiet_writer_threads, writing
 from ganrun.run.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
-
-SCATTER_PIXELS = 256
-REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
-FAKE_COLOUR = torch.tensor([0.85, 0.15, 0.10])
-
-
-def image_grid(images: Tensor, nrow: int | None = None) -> Tensor:
-    """(N, C, H, W) in [-1, 1] -> one (C, H', W') grid in [0, 1]: `nrow` images a row, or about square."""
-    nrow = nrow or max(1, int(round(images.shape[0] ** 0.5)))
-    return make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1)
-
-
-def scatter_image(fake: Tensor, real: Tensor, extent: float) -> Tensor:
-    """Rasterise 2-D samples (red) over real points (grey) on [-extent, extent]^2 -> (3, H, W) in [0, 1].
-
-    Drawn directly into a tensor so the plot needs no plotting library.
-    """
-    canvas = torch.ones(3, SCATTER_PIXELS, SCATTER_PIXELS)
-    for points, colour in ((real, REAL_COLOUR), (fake, FAKE_COLOUR)):
-        pixels = ((points.detach().float().cpu() + extent) / (2 * extent) * (SCATTER_PIXELS - 1)).round().long()
-        inside = ((pixels >= 0) & (pixels < SCATTER_PIXELS)).all(dim=1)
-        column, row = pixels[inside, 0], SCATTER_PIXELS - 1 - pixels[inside, 1]  # y axis points up
-        for dr in (0, 1):  # 2x2 dots stay visible after TensorBoard rescales the image
-            for dc in (0, 1):
-                r, c = (row + dr).clamp(max=SCATTER_PIXELS - 1), (column + dc).clamp(max=SCATTER_PIXELS - 1)
-                canvas[:, r, c] = colour[:, None]
-    return canvas
+from ganrun.run.views import CUSTOM_SCALARS, experiment_summaries, image_grid, scatter_extent, scatter_image
 
 
 class RunWriter:
@@ -48,18 +20,25 @@ class RunWriter:
 
     With `hparams` ({name: number or string}), closing also writes them as this run's HParams session
     into the same event file, so `tensorboard --logdir <sweep folder>` compares runs in the HParams
-    tab against their scalars (SummaryWriter.add_hparams would make a sub-run per call instead).
+    tab against their scalars (SummaryWriter.add_hparams would make a sub-run per call instead), with an
+    experiment summary declaring the losses and metrics; `varying` are the keys a sweep varies.
     """
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None):
+    def __init__(self, run_dir: Path, purge_step: int | None = None, hparams: dict[str, Any] | None = None,
+                 varying: set[str] | None = None):
         self.run_dir = Path(run_dir)
         quiet_writer_threads()  # a failed event write is reported once, as a WriteError, not by its thread
         with writing(self.run_dir):
             self.tensorboard = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
         self.events = Path(getattr(self.tensorboard.file_writer.event_writer, "_file_name", self.run_dir))
-        self.hparams = hparams
+        self.hparams, self.varying = hparams, set(varying or ())
         self.final: dict[str, float] = {}
         self.final_step: int | None = None
+
+    def start(self, real_visuals: dict[str, Any]) -> None:
+        """What a new run writes once: the custom-scalars layout and the game's views of the real data."""
+        self.tensorboard.add_custom_scalars(CUSTOM_SCALARS)
+        self.visuals(0, real_visuals)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         with writing(self.events):
@@ -69,22 +48,24 @@ class RunWriter:
         self.final_step = step
 
     def visuals(self, step: int, visuals: dict[str, Any]) -> None:
-        """A game's views (ganrun/games/base.py Visual): image grids (`nrow` a row: one class a row for
-        a conditional G), or for 2-D points a scatter plot over the reference points."""
+        """A game's views (ganrun/games/base.py): histograms; image grids (`nrow` a row: one class a row for
+        a conditional G), upscaled to at least 256 px; for 2-D points a scatter plot over the reference
+        points and the modes, at an extent fixed by the reference (the same at every step and run)."""
         for tag, visual in visuals.items():
-            samples, real = visual.tensor, visual.reference
-            if samples.dim() == 4:
-                image = image_grid(samples, visual.nrow)
-            else:
-                points = samples.cpu() if real is None else torch.cat([real, samples.cpu()])
-                extent = 1.2 * float(points.abs().quantile(0.99))
-                image = scatter_image(samples, real if real is not None else samples[:0], max(extent, 1.0))
+            samples = getattr(visual, "tensor", None)
             with writing(self.events):
-                self.tensorboard.add_image(tag, image, step)
+                if samples is None:  # a Histogram
+                    self.tensorboard.add_histogram(tag, visual.values.detach().float().cpu(), step)
+                elif samples.dim() == 4:
+                    self.tensorboard.add_image(tag, image_grid(samples, visual.nrow), step)
+                else:
+                    real = visual.reference.cpu() if visual.reference is not None else samples[:0].cpu()
+                    extent = scatter_extent(real if len(real) else samples.cpu())
+                    self.tensorboard.add_image(tag, scatter_image(samples, real, extent, visual.modes), step)
 
-    def text(self, tag: str, text: str) -> None:
+    def text(self, tag: str, text: str, step: int = 0) -> None:
         with writing(self.events):
-            self.tensorboard.add_text(tag, text, 0)
+            self.tensorboard.add_text(tag, text, step)
 
     def flush(self) -> None:
         with writing(self.events):
@@ -93,11 +74,12 @@ class RunWriter:
     def close(self) -> None:
         with writing(self.events):
             if self.hparams is not None:
-                # No experiment summary: TensorBoard then builds the table from every run's session and
-                # scalar tags, so runs with other hyperparameters or metrics still line up.
-                _, session_start, session_end = hparams_summaries(self.hparams, self.final)
-                self.tensorboard.file_writer.add_summary(session_start)
-                self.tensorboard.file_writer.add_summary(session_end)
+                # The experiment summary declares the losses and metrics/* (views.py); TensorBoard takes the
+                # first run's experiment, so a sweep's jobs (one set of keys) line up.
+                experiment, session_start, session_end = experiment_summaries(self.hparams, self.final,
+                                                                              self.varying)
+                for summary in (experiment, session_start, session_end):
+                    self.tensorboard.file_writer.add_summary(summary)
             self.tensorboard.flush()
         # NaN and Infinity are written as Python's json writes them (and reads them back).
         atomic_write(self.run_dir / FINAL_FILE, json.dumps({"step": self.final_step, "scalars": self.final}, indent=1))
