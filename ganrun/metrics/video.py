@@ -1,0 +1,102 @@
+"""Video metrics offline: frame-level FID/KID on classifier features, and motion statistics.
+
+- `frame_FID_classifier`, `frame_KID_classifier`: every frame of the generated clips against every
+  frame of as many real clips, in the features of a small CNN trained here on the dataset's frames
+  (Moving MNIST: the digit of one-digit clips; Weizmann: the action) — no Inception download.
+- `motion/frame_difference`: mean |x_{t+1} − x_t| over pixels, frames and clips, in [-1, 1] units: 0
+  for a static (frozen) clip, the real clips' value for a generator that moves like the data.
+- `motion/identity_consistency`: the fraction of frames whose predicted class is their clip's most
+  frequent one (1 for a digit that keeps its identity; a generator that morphs digits scores lower).
+- `action_accuracy` (labelled data, a conditional generator): the fraction of clips whose majority
+  frame prediction is the requested action.
+FVD needs I3D weights, which cannot be downloaded here: without `metrics.video_weights` it is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from ganrun.config import ConfigError
+from ganrun.data.base import InMemory
+from ganrun.metrics.features import extract, seeded
+from ganrun.metrics.scores import Reference
+
+ClipFn = Callable[[int], tuple[Tensor, Optional[Tensor]]]  # n -> clips (n, C, T, H, W), requested labels or None
+
+
+def as_frames(clips: Tensor) -> Tensor:
+    """(N, C, T, H, W) -> (N*T, C, H, W), clip by clip."""
+    return clips.transpose(1, 2).flatten(0, 1)
+
+
+def mean_frame_difference(clips: Tensor) -> Tensor:
+    """E |x_{t+1} − x_t| over clips, frames and pixels (0-dim)."""
+    return (clips[:, :, 1:] - clips[:, :, :-1]).abs().mean()
+
+
+def identity_consistency(predictions: Tensor) -> Tensor:
+    """predictions (N, T) class indices -> fraction of frames equal to their clip's mode (0-dim)."""
+    modes = predictions.mode(dim=1).values
+    return (predictions == modes[:, None]).float().mean()
+
+
+def majority_accuracy(predictions: Tensor, labels: Tensor) -> Tensor:
+    """Fraction of clips whose most frequent frame class (N, T) is the requested label (N,)."""
+    return (predictions.mode(dim=1).values == labels).float().mean()
+
+
+def require_video_weights(video_weights: Optional[str]) -> str:
+    if not video_weights:
+        raise ConfigError("FVD needs the I3D network's weights, which ganrun cannot download: set "
+                          "metrics.video_weights=PATH (a TorchScript I3D), or leave FVD out")
+    return video_weights
+
+
+def frames_dataset(clips: Tensor, labels: Tensor, *, name: str, num_classes: int) -> InMemory:
+    """Labelled frames (N*T, C, H, W) from clips and one label per clip, for training a frame classifier."""
+    return InMemory(as_frames(clips).contiguous(), labels.repeat_interleave(clips.shape[2]), name=name,
+                    num_classes=num_classes)
+
+
+class VideoEvaluator:
+    """Frame FID/KID against `real_clips` and the motion statistics, with a feature network
+    `net(uint8 images) -> (features, logits)` (features.py's interface)."""
+
+    def __init__(self, net: nn.Module, real_clips: Tensor, *, num_clips: int, batch_size: int = 50, seed: int = 0,
+                 device: torch.device | str = "cpu", kid_subsets: int = 100, kid_subset_size: int = 1000) -> None:
+        self.net, self.num_clips, self.batch_size, self.seed = net, num_clips, batch_size, seed
+        self.device = torch.device(device)
+        self.shape = tuple(real_clips.shape[1:])
+        frames = as_frames(real_clips[:num_clips])
+        with seeded(seed, self.device):
+            real, _ = extract(net, frames.split(batch_size * self.shape[1]), len(frames), self.device, "real frames")
+            self.reference = Reference(real, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, nearest_k=3)
+
+    @torch.no_grad()
+    def __call__(self, sample_fn: ClipFn) -> dict[str, float]:
+        with seeded(self.seed, self.device):
+            parts = [sample_fn(min(self.batch_size, self.num_clips - start))
+                     for start in range(0, self.num_clips, self.batch_size)]
+        clips = torch.cat([c.cpu() for c, _ in parts])
+        labels = None if parts[0][1] is None else torch.cat([y.cpu() for _, y in parts])
+        return self.evaluate_clips(clips, labels)
+
+    @torch.no_grad()
+    def evaluate_clips(self, clips: Tensor, labels: Optional[Tensor] = None) -> dict[str, float]:
+        if tuple(clips.shape[1:]) != self.shape:
+            raise ValueError(f"clips of shape {tuple(clips.shape[1:])} where the dataset has {self.shape}")
+        frames = as_frames(clips)
+        with seeded(self.seed, self.device):
+            features, logits = extract(self.net, frames.split(self.batch_size * self.shape[1]), len(frames),
+                                       self.device, "generated frames")
+            scores = self.reference.scores(features, logits, "_classifier", self.device)
+        predictions = logits.argmax(1).view(len(clips), -1)  # (N, T)
+        out = {"frame_FID_classifier": scores["FID_classifier"], "frame_KID_classifier": scores["KID_classifier"],
+               "motion/frame_difference": float(mean_frame_difference(clips)),
+               "motion/identity_consistency": float(identity_consistency(predictions))}
+        if labels is not None:
+            out["action_accuracy"] = float(majority_accuracy(predictions, labels))
+        return out

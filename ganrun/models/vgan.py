@@ -1,0 +1,40 @@
+"""VGAN (Vondrick, Pirsiavash & Torralba 2016, "Generating Videos with Scene Dynamics").
+
+G has two streams from one z: a 3-D transposed-conv stream for a moving foreground f (tanh) and its
+mask m (sigmoid), sharing every layer but the last, and a 2-D transposed-conv stream for a static
+background b (tanh); the clip is m ⊙ f + (1 − m) ⊙ b. The paper's G: z (100) -> 512 x 2 x 4 x 4 ->
+... -> 3 x 32 x 64 x 64, background 512 x 4 x 4 -> ... -> 3 x 64 x 64. D is the 3-D conv D of video.py.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ganrun.models import init_weights
+from ganrun.models.dcgan import Generator as ImageGenerator
+from ganrun.models.video import UpVolume, VideoDiscriminator, composite
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64) -> None:
+        super().__init__()
+        channels, _, height, width_px = data_shape
+        self.data_shape = tuple(data_shape)
+        self.volume = UpVolume(latent_dim, data_shape, width)
+        self.foreground = nn.Sequential(nn.ConvTranspose3d(self.volume.out_width, channels, **self.volume.last),
+                                        nn.Tanh())
+        self.mask = nn.Sequential(nn.ConvTranspose3d(self.volume.out_width, 1, **self.volume.last), nn.Sigmoid())
+        self.background = ImageGenerator(latent_dim, (channels, height, width_px), width=width, kernel_size=4)
+        self.apply(init_weights)
+
+    def streams(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """z (N, L) -> foreground (N, C, T, H, W), mask (N, 1, T, H, W), background (N, C, H, W)."""
+        features = self.volume(z)
+        return self.foreground(features), self.mask(features), self.background(z)
+
+    def forward(self, z: Tensor) -> Tensor:
+        foreground, mask, background = self.streams(z)
+        return composite(mask, foreground, background)  # (N, C, T, H, W) in [-1, 1]
+
+
+Discriminator = VideoDiscriminator
