@@ -27,6 +27,7 @@ from torchvision import datasets
 
 from ganrun.config import ConfigError
 
+from .base import InMemory
 from .images import _open
 
 IN_MEMORY_BYTES = 2**28  # 256 MiB of float32 clips
@@ -81,6 +82,7 @@ class MovingMNIST(Dataset):
         self.choice = torch.from_numpy(rng.integers(0, len(digits), (size, num_digits)))
         self.corners = trajectories(rng, size, frames, num_digits, step_length)  # (N, D, T, 2)
         self.digits = labels[self.choice]  # (N, D)
+        self.source = (digits, labels)
         self.name, self.resolution = name, resolution
         self.data_shape = (1, frames, resolution, resolution)
         self.num_classes: Optional[int] = None
@@ -94,6 +96,16 @@ class MovingMNIST(Dataset):
 
     def __len__(self) -> int:
         return len(self.choice)
+
+    def labelled_frames(self, size: int = 2000, seed: int = 12345) -> InMemory:
+        """Frames of one-digit clips of this size and length, labelled by their digit: what a frame
+        classifier for the video metrics trains on (two-digit frames have no single label)."""
+        single = MovingMNIST(*self.source, size=size, frames=self.data_shape[1], resolution=self.resolution,
+                             num_digits=1, seed=seed)
+        clips = torch.stack([single[i][0] for i in range(size)])  # (size, 1, T, R, R)
+        frames = clips.transpose(1, 2).flatten(0, 1).contiguous()
+        return InMemory(frames, single.digits[:, 0].repeat_interleave(clips.shape[2]), name=f"{self.name}_frames",
+                        num_classes=10)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if hasattr(self, "tensors"):

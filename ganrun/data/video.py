@@ -28,6 +28,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ganrun.config import ConfigError
 
+from .base import InMemory
 from .images import check_channels, check_root
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -124,6 +125,15 @@ class Clips(Dataset):
 
     def __len__(self) -> int:
         return len(self.windows)
+
+    def labelled_frames(self) -> InMemory:
+        """Every frame of every video with its clip's class: what a frame classifier trains on."""
+        if not self.num_classes:
+            raise ConfigError(f"dataset={self.name} has no classes (class subfolders): its video metrics need a "
+                              "frame classifier trained on labelled frames")
+        frames = torch.cat(self.videos).float().div_(127.5).sub_(1)
+        labels = torch.cat([y.repeat(len(v)) for v, y in zip(self.videos, self.labels)])
+        return InMemory(frames, labels, name=f"{self.name}_frames", num_classes=self.num_classes)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         video, start = self.windows[index]

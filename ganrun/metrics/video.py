@@ -100,3 +100,31 @@ class VideoEvaluator:
         if labels is not None:
             out["action_accuracy"] = float(majority_accuracy(predictions, labels))
         return out
+
+
+def real_clips(dataset, count: int, seed: int) -> Tensor:
+    """A seeded random subset of `count` clips (all when fewer) as one tensor (count, C, T, H, W)."""
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
+    return torch.stack([dataset[int(i)][0] for i in order])
+
+
+def build_video_evaluator(metrics_cfg, dataset_cfg, device: torch.device | str, *, make) -> VideoEvaluator:
+    """The evaluator for a video dataset node: its frame classifier (trained on the train split's
+    `labelled_frames()`, tested on the test split's, cached in metrics.cache_dir) and
+    metrics.num_samples real clips of metrics.split. FVD is refused without metrics.video_weights."""
+    from omegaconf import OmegaConf
+
+    from ganrun.metrics.classifier import load_or_train
+
+    if "FVD" in (OmegaConf.select(metrics_cfg, "video") or ()):
+        require_video_weights(OmegaConf.select(metrics_cfg, "video_weights"))
+    device = torch.device(device)
+    train, test = make(dataset_cfg, train=True), make(dataset_cfg, train=False)
+    frames = train.labelled_frames()
+    channels, resolution = frames.data_shape[0], frames.data_shape[-1]
+    net = load_or_train(frames, test.labelled_frames(), key=f"{frames.name}_{resolution}px_{channels}ch",
+                        num_classes=frames.num_classes, cache_dir=metrics_cfg.cache_dir, device=device)
+    real = real_clips(train if metrics_cfg.split == "train" else test, metrics_cfg.num_samples, metrics_cfg.seed)
+    return VideoEvaluator(net, real, num_clips=metrics_cfg.num_samples, batch_size=metrics_cfg.batch_size,
+                          seed=metrics_cfg.seed, device=device, kid_subsets=metrics_cfg.kid_subsets,
+                          kid_subset_size=metrics_cfg.kid_subset_size)
