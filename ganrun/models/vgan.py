@@ -32,9 +32,10 @@ class Generator(nn.Module):
         features = self.volume(z)
         return self.foreground(features), self.mask(features), self.background(z)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, streams: bool = False) -> Tensor | tuple[Tensor, Tensor, Tensor]:
+        """The clip (N, C, T, H, W) in [-1, 1]; with `streams`, (foreground, mask, background) instead."""
         foreground, mask, background = self.streams(z)
-        return composite(mask, foreground, background)  # (N, C, T, H, W) in [-1, 1]
+        return (foreground, mask, background) if streams else composite(mask, foreground, background)
 
 
 Discriminator = VideoDiscriminator
