@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.video import (adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
+from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
                                 video_evaluator)
 from ganrun.models.video import random_frames
 from ganrun.objectives import Objective
@@ -33,7 +33,7 @@ def split_outputs(outputs: Tensor, categorical: bool) -> tuple[Tensor, Tensor | 
 class MoCoGAN(Game):
     def __init__(self, *, generator: nn.Module, image_d: nn.Module, video_d: nn.Module, objective: Objective,
                  batches: Any, batch_size: int, num_classes: int | None, fixed: tuple[Tensor, Tensor, Tensor | None],
-                 evaluator: Any = None) -> None:
+                 noise: InstanceNoise | None = None, evaluator: Any = None) -> None:
         self.generator = self.G = generator
         self.discriminator = nn.ModuleDict({"image": image_d, "video": video_d})
         self.D_I, self.D_V = image_d, video_d
@@ -41,6 +41,7 @@ class MoCoGAN(Game):
         self.batches, self.batch_size, self.num_classes = batches, batch_size, num_classes
         self.fixed, self.evaluator = fixed, evaluator
         self.device = fixed[0].device
+        self.noise = noise or InstanceNoise()
         self.last_real: Tensor | None = None
         self.last_fake: Tensor | None = None
 
@@ -64,6 +65,12 @@ class MoCoGAN(Game):
             parts["objective_state"] = self.objective
         return parts
 
+    def start_step(self, step: int) -> None:
+        self.noise.start_step(step)
+
+    def scalars(self) -> dict[str, float]:
+        return self.noise.scalars()
+
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return next(self.batches)  # clips (N, C, T, H, W), actions (N,)
 
@@ -71,6 +78,7 @@ class MoCoGAN(Game):
         real, real_labels = batch
         with torch.no_grad():
             fake = self.G(*self.inputs(len(real)))
+        real, fake = self.noise(real), self.noise(fake)
         real_frames, fake_frames = random_frames(real), random_frames(fake)
         loss_i, terms_i = adversarial_d_term(self.objective, self.D_I(real_frames), self.D_I(fake_frames),
                                              self.discriminator["image"], real_frames, fake_frames, "D_I")
@@ -90,7 +98,7 @@ class MoCoGAN(Game):
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         content, motion, labels = self.inputs(self.batch_size)
-        fake = self.G(content, motion, labels)
+        fake = self.noise(self.G(content, motion, labels))
         loss_i, terms_i = adversarial_g_term(self.objective, self.D_I(random_frames(fake)), "image")
         scores, logits = self.video_outputs(self.D_V(fake))
         loss_v, terms_v = adversarial_g_term(self.objective, scores, "video")
@@ -151,4 +159,5 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
     return MoCoGAN(generator=generator, image_d=image_d, video_d=video_d, objective=make(cfg.objective),
                    batches=batches, batch_size=cfg.trainer.batch_size, num_classes=num_classes,
                    fixed=fixed_inputs(generator, cfg.trainer.num_grid_samples, num_classes, cfg.seed + 1, device),
-                   evaluator=video_evaluator(cfg, make, device, evaluate))
+                   noise=InstanceNoise(cfg.tricks.instance_noise.std, cfg.tricks.instance_noise.anneal_steps),
+                evaluator=video_evaluator(cfg, make, device, evaluate))

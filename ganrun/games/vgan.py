@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.video import (adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
+from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
                                 video_evaluator)
 from ganrun.models.video import composite, mask_sparsity
 from ganrun.objectives import Objective
@@ -21,12 +21,13 @@ from ganrun.objectives import Objective
 class VGAN(Game):
     def __init__(self, *, generator: nn.Module, discriminator: nn.Module, objective: Objective, batches: Any,
                  latent_dim: int, batch_size: int, mask_weight: float, fixed_latents: Tensor,
-                 evaluator: Any = None) -> None:
+                 noise: InstanceNoise | None = None, evaluator: Any = None) -> None:
         self.generator = self.G = generator
         self.discriminator = self.D = discriminator
         self.objective, self.d_steps = objective, objective.d_steps
         self.batches, self.latent_dim, self.batch_size = batches, latent_dim, batch_size
         self.mask_weight, self.fixed_latents, self.evaluator = mask_weight, fixed_latents, evaluator
+        self.noise = noise or InstanceNoise()
         self.last_real: Tensor | None = None
         self.last_fake: Tensor | None = None
 
@@ -45,12 +46,19 @@ class VGAN(Game):
             parts["objective_state"] = self.objective
         return parts
 
+    def start_step(self, step: int) -> None:
+        self.noise.start_step(step)
+
+    def scalars(self) -> dict[str, float]:
+        return self.noise.scalars()
+
     def next_batch(self) -> Tensor:
         return next(self.batches)[0]  # (N, C, T, H, W)
 
     def discriminator_loss(self, real: Tensor) -> tuple[Tensor, Terms]:
         with torch.no_grad():
             fake = self.G(self.latents(len(real)))
+        real, fake = self.noise(real), self.noise(fake)
         self.last_real = self.D(real)
         return adversarial_d_term(self.objective, self.last_real, self.D(fake), self.discriminator, real, fake, "D",
                                   prefix=False)
@@ -60,7 +68,7 @@ class VGAN(Game):
 
     def generator_loss(self, real: Tensor) -> tuple[Tensor, Terms]:
         foreground, mask, background = self.G(self.latents(self.batch_size), streams=True)
-        self.last_fake = self.D(composite(mask, foreground, background))
+        self.last_fake = self.D(self.noise(composite(mask, foreground, background)))
         loss, terms = adversarial_g_term(self.objective, self.last_fake, "adversarial")
         sparsity = mask_sparsity(mask, self.mask_weight)
         return loss + sparsity, {**terms, "loss/mask_L1": sparsity.detach(), "VGAN/mask_mean": mask.detach().mean()}
@@ -92,4 +100,6 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
                         generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     return VGAN(generator=generator, discriminator=discriminator, objective=make(cfg.objective), batches=batches,
                 latent_dim=latent_dim, batch_size=cfg.trainer.batch_size, mask_weight=mask_weight,
-                fixed_latents=fixed, evaluator=video_evaluator(cfg, make, device, evaluate))
+                fixed_latents=fixed,
+                noise=InstanceNoise(cfg.tricks.instance_noise.std, cfg.tricks.instance_noise.anneal_steps),
+                evaluator=video_evaluator(cfg, make, device, evaluate))

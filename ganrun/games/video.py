@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.games.base import Terms, Visual
 from ganrun.objectives import Objective
+from ganrun.tricks import discriminator_input, instance_noise_std
 
 
 def adversarial_d_term(objective: Objective, d_real: Tensor, d_fake: Tensor, built: Callable[[Tensor], Tensor],
@@ -37,6 +38,23 @@ def adversarial_g_term(objective: Objective, scores: Tensor, tag: str) -> tuple[
     loss, terms = objective.generator_loss(scores)
     terms = {f"{tag}/{name}" if "/" not in name else name: value for name, value in terms.items()}
     return loss, {**terms, f"loss/G_{tag}": loss.detach()}
+
+
+class InstanceNoise:
+    """Gaussian noise on every input of D (Sønderby et al. 2017; MoCoGAN's authors train with σ = 0.1),
+    from `tricks.instance_noise`: std at step 1, annealed linearly to 0 over `anneal_steps` (0: constant)."""
+
+    def __init__(self, std: float = 0.0, anneal_steps: int = 0) -> None:
+        self.start, self.anneal_steps, self.std = std, anneal_steps, std
+
+    def start_step(self, step: int) -> None:
+        self.std = instance_noise_std(step, self.start, self.anneal_steps)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return discriminator_input(x, self.std, 1)
+
+    def scalars(self) -> dict[str, float]:
+        return {"tricks/instance_noise_std": self.std} if self.start > 0 else {}
 
 
 @torch.no_grad()
