@@ -116,3 +116,32 @@ def test_video_evaluator_fails_a_frozen_generator_on_motion():
     assert same["frame_FID_classifier"] == pytest.approx(0, abs=1e-3)
     assert frozen["motion/frame_difference"] == 0 and same["motion/frame_difference"] > 0.5
     torch.testing.assert_close(same["motion/frame_difference"], float(mean_frame_difference(real)))
+
+
+def test_frechet_distance_by_hand():
+    from ganrun.metrics.video import frechet_distance
+    real = torch.tensor([[0.0, 0.0], [2.0, 4.0]])  # mean (1, 2), variances (2, 8), covariance 4: rank 1
+    fake = torch.tensor([[1.0, 0.0], [3.0, 4.0]])  # mean (2, 2), the same covariance
+    # |mu diff|^2 = 1; Tr(S + S - 2 (S S)^1/2) = 0 for equal covariances
+    assert frechet_distance(real, fake) == pytest.approx(1.0, abs=1e-6)
+    one_d = frechet_distance(torch.tensor([[0.0], [2.0]]), torch.tensor([[0.0], [4.0]]))  # var 2 and 8
+    assert one_d == pytest.approx(2.0 ** 2 + 2 + 8 - 2 * 4, abs=1e-9)
+
+
+class _FakeI3D(nn.Module):
+    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = True,
+                return_features: bool = True) -> torch.Tensor:
+        return x.mean(dim=(2, 3, 4))
+
+
+def test_fvd_with_a_torchscript_i3d(tmp_path):
+    from ganrun.metrics.video import I3DFeatures, fvd
+    path = tmp_path / "i3d.pt"
+    torch.jit.script(_FakeI3D()).save(str(path))
+    net = I3DFeatures(str(path))
+    clips = torch.rand(6, 1, 2, 4, 4)
+    assert fvd(net, clips, clips, batch_size=4) == pytest.approx(0.0, abs=1e-6)
+    assert fvd(net, clips, clips + 0.5) == pytest.approx(3 * 0.25, abs=1e-5)  # grey -> 3 equal channels
+    (tmp_path / "bad.pt").write_bytes(b"no")
+    with pytest.raises(ConfigError, match="not a TorchScript I3D"):
+        I3DFeatures(str(tmp_path / "bad.pt"))

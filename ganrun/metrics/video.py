@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -55,6 +56,44 @@ def require_video_weights(video_weights: Optional[str]) -> str:
     return video_weights
 
 
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """‖μ_r − μ_f‖² + Tr(Σ_r + Σ_f − 2 (Σ_r Σ_f)^½) of two feature sets (N, D) (Heusel et al. 2017;
+    Unterthiner et al. 2018 on I3D features: FVD), in float64."""
+    from scipy import linalg
+
+    r, f = real.double().numpy(), fake.double().numpy()
+    mu_r, mu_f = r.mean(0), f.mean(0)
+    sigma_r, sigma_f = np.atleast_2d(np.cov(r, rowvar=False)), np.atleast_2d(np.cov(f, rowvar=False))
+    root = linalg.sqrtm(sigma_r @ sigma_f)
+    return float(((mu_r - mu_f) ** 2).sum() + np.trace(sigma_r + sigma_f - 2 * np.real(root)))
+
+
+class I3DFeatures:
+    """FVD's feature network from `metrics.video_weights`: the TorchScript I3D that StyleGAN-V and DIGAN
+    use (i3d_torchscript.pt), called as net(clips in [-1, 1] (N, 3, T, H, W), rescale=False, resize=True,
+    return_features=True) -> (N, 400). Grey clips are repeated to 3 channels."""
+
+    def __init__(self, path: str, device: torch.device | str = "cpu") -> None:
+        try:
+            self.net = torch.jit.load(require_video_weights(path), map_location=device).eval()
+        except (RuntimeError, ValueError, OSError) as err:
+            raise ConfigError(f"metrics.video_weights={path} is not a TorchScript I3D ({str(err).splitlines()[0]})") from err
+        self.device = torch.device(device)
+
+    @torch.no_grad()
+    def __call__(self, clips: Tensor) -> Tensor:
+        clips = clips.to(self.device).float()
+        if clips.shape[1] == 1:
+            clips = clips.expand(-1, 3, -1, -1, -1)
+        return self.net(clips, rescale=False, resize=True, return_features=True).float().cpu()
+
+
+def fvd(net: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, batch_size: int = 16) -> float:
+    """FVD of clip sets (N, C, T, H, W) in [-1, 1] with an I3D feature network."""
+    features = [torch.cat([net(part) for part in clips.split(batch_size)]) for clips in (real, fake)]
+    return frechet_distance(*features)
+
+
 def frames_dataset(clips: Tensor, labels: Tensor, *, name: str, num_classes: int) -> InMemory:
     """Labelled frames (N*T, C, H, W) from clips and one label per clip, for training a frame classifier."""
     return InMemory(as_frames(clips).contiguous(), labels.repeat_interleave(clips.shape[2]), name=name,
@@ -66,8 +105,10 @@ class VideoEvaluator:
     `net(uint8 images) -> (features, logits)` (features.py's interface)."""
 
     def __init__(self, net: nn.Module, real_clips: Tensor, *, num_clips: int, batch_size: int = 50, seed: int = 0,
-                 device: torch.device | str = "cpu", kid_subsets: int = 100, kid_subset_size: int = 1000) -> None:
+                 device: torch.device | str = "cpu", kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 video_net: Callable[[Tensor], Tensor] | None = None) -> None:
         self.net, self.num_clips, self.batch_size, self.seed = net, num_clips, batch_size, seed
+        self.video_net, self.real_clips = video_net, real_clips[:num_clips]
         self.device = torch.device(device)
         self.shape = tuple(real_clips.shape[1:])
         frames = as_frames(real_clips[:num_clips])
@@ -97,6 +138,8 @@ class VideoEvaluator:
         out = {"frame_FID_classifier": scores["FID_classifier"], "frame_KID_classifier": scores["KID_classifier"],
                "motion/frame_difference": float(mean_frame_difference(clips)),
                "motion/identity_consistency": float(identity_consistency(predictions))}
+        if self.video_net is not None:
+            out["FVD"] = fvd(self.video_net, self.real_clips, clips)
         if labels is not None:
             out["action_accuracy"] = float(majority_accuracy(predictions, labels))
         return out
@@ -111,14 +154,16 @@ def real_clips(dataset, count: int, seed: int) -> Tensor:
 def build_video_evaluator(metrics_cfg, dataset_cfg, device: torch.device | str, *, make) -> VideoEvaluator:
     """The evaluator for a video dataset node: its frame classifier (trained on the train split's
     `labelled_frames()`, tested on the test split's, cached in metrics.cache_dir) and
-    metrics.num_samples real clips of metrics.split. FVD is refused without metrics.video_weights."""
+    metrics.num_samples real clips of metrics.split; FVD too when metrics.video_weights names an I3D."""
     from omegaconf import OmegaConf
 
     from ganrun.metrics.classifier import load_or_train
 
-    if "FVD" in (OmegaConf.select(metrics_cfg, "video") or ()):
-        require_video_weights(OmegaConf.select(metrics_cfg, "video_weights"))
     device = torch.device(device)
+    weights = OmegaConf.select(metrics_cfg, "video_weights")
+    if OmegaConf.select(metrics_cfg, "fvd", default=False) and not weights:
+        require_video_weights(weights)  # refused in one line: no I3D can be downloaded here
+    video_net = I3DFeatures(weights, device) if weights else None
     train, test = make(dataset_cfg, train=True), make(dataset_cfg, train=False)
     frames = train.labelled_frames()
     channels, resolution = frames.data_shape[0], frames.data_shape[-1]
@@ -127,4 +172,4 @@ def build_video_evaluator(metrics_cfg, dataset_cfg, device: torch.device | str, 
     real = real_clips(train if metrics_cfg.split == "train" else test, metrics_cfg.num_samples, metrics_cfg.seed)
     return VideoEvaluator(net, real, num_clips=metrics_cfg.num_samples, batch_size=metrics_cfg.batch_size,
                           seed=metrics_cfg.seed, device=device, kid_subsets=metrics_cfg.kid_subsets,
-                          kid_subset_size=metrics_cfg.kid_subset_size)
+                          kid_subset_size=metrics_cfg.kid_subset_size, video_net=video_net)
