@@ -125,7 +125,7 @@ def test_frechet_distance_by_hand():
     # |mu diff|^2 = 1; Tr(S + S - 2 (S S)^1/2) = 0 for equal covariances
     assert frechet_distance(real, fake) == pytest.approx(1.0, abs=1e-6)
     one_d = frechet_distance(torch.tensor([[0.0], [2.0]]), torch.tensor([[0.0], [4.0]]))  # var 2 and 8
-    assert one_d == pytest.approx(2.0 ** 2 + 2 + 8 - 2 * 4, abs=1e-9)
+    assert one_d == pytest.approx((2.0 - 1.0) ** 2 + 2 + 8 - 2 * 4, abs=1e-9)  # means 1 and 2
 
 
 class _FakeI3D(nn.Module):
