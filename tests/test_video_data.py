@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data.moving_mnist import MovingMNIST, bounce, render, trajectories
 from ganrun.data.video import Clips, split_strip, video_folder, weizmann_actions
 from tests.conftest import SHARED_DATA, needs_shared_data

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.metrics.video import (VideoEvaluator, as_frames, identity_consistency, majority_accuracy,
                                   mean_frame_difference, require_video_weights)
 from ganrun.models import mocogan, vgan

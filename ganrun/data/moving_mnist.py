@@ -25,7 +25,7 @@ import torchvision.transforms.v2.functional as F
 from torch.utils.data import Dataset
 from torchvision import datasets
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 
 from .base import InMemory
 from .images import _open

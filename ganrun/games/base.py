@@ -29,7 +29,8 @@ Terms = dict[str, Tensor]
 
 class Visual:
     """What TensorBoard shows under one tag: an image grid (N, C, H, W) in [-1, 1] with `nrow` images a
-    row, or 2-D points (N, 2) drawn over `reference` points."""
+    row, clips (N, C, T, H, W) in [-1, 1] played as one animated grid, or 2-D points (N, 2) drawn over
+    `reference` points."""
 
     def __init__(self, tensor: Tensor, nrow: int | None = None, reference: Tensor | None = None):
         self.tensor, self.nrow, self.reference = tensor, nrow, reference

@@ -4,7 +4,7 @@ S_T(v). The deck's objectives are two adversarial terms, each the objective's (t
 minimax GAN, `objective=ns`; `lsgan`, `hinge` ... give their variants of both):
     D_I, D_V:  minimise  d_loss(D_I(S_1 v), D_I(S_1 ṽ)) + d_loss(D_V(S_T v), D_V(S_T ṽ))
     G_I, R_M:  minimise  g_loss(D_I(S_1 ṽ)) + g_loss(D_V(S_T ṽ))
-With `categorical=true` (labelled clips: the action), G gets a one-hot z_A and D_V's extra outputs
+With `conditional=true` (labelled clips: the action), G gets a one-hot z_A and D_V's extra outputs
 classify the action: cross-entropy on real clips in D's loss and on G's clips (their requested
 action) in G's loss, as the authors' code does. S_T here is the whole clip the batch holds (T frames).
 """
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
+from ganrun.config.checks import is_conditional
 from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
                                 video_evaluator)
@@ -145,17 +146,14 @@ def fixed_inputs(generator: nn.Module, count: int, num_classes: int | None, seed
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "mocogan", categorical: bool = False) -> MoCoGAN:
+          name: str = "mocogan") -> MoCoGAN:
     dataset, batches = clip_batches(cfg, make, device, seed)
     shape = tuple(dataset.data_shape)
-    num_classes = dataset.num_classes if categorical else None
-    if categorical and not num_classes:
-        from ganrun.errors import ConfigError
-        raise ConfigError(f"game.categorical=true needs labelled clips: dataset={cfg.dataset.name} has no classes")
+    num_classes = dataset.num_classes if is_conditional(cfg) else None  # the action z_A
     arch = cfg.architecture
     generator = make(arch.generator, data_shape=shape, num_classes=num_classes).to(device)
-    image_d = make(arch.image_discriminator, data_shape=shape).to(device)
-    video_d = make(arch.video_discriminator, data_shape=shape, num_classes=num_classes).to(device)
+    image_d = make(arch.discriminator.image, data_shape=shape).to(device)
+    video_d = make(arch.discriminator.video, data_shape=shape, num_classes=num_classes).to(device)
     return MoCoGAN(generator=generator, image_d=image_d, video_d=video_d, objective=make(cfg.objective),
                    batches=batches, batch_size=cfg.trainer.batch_size, num_classes=num_classes,
                    fixed=fixed_inputs(generator, cfg.trainer.num_grid_samples, num_classes, cfg.seed + 1, device),

@@ -11,6 +11,8 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
+from ganrun.config.checks import is_conditional
+from ganrun.errors import ConfigError
 from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
                                 video_evaluator)
@@ -92,6 +94,8 @@ class VGAN(Game):
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "vgan", mask_weight: float = 0.1) -> VGAN:
+    if is_conditional(cfg):
+        raise ConfigError("game=vgan has no conditional form: set conditional=false (game=mocogan takes actions)")
     dataset, batches = clip_batches(cfg, make, device, seed)
     shape, latent_dim = tuple(dataset.data_shape), cfg.architecture.latent_dim
     generator = make(cfg.architecture.generator, data_shape=shape).to(device)

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
+from ganrun.errors import ConfigError
 from ganrun.games.base import Terms, Visual
 from ganrun.objectives import Objective
 from ganrun.tricks import discriminator_input, instance_noise_std
@@ -78,7 +79,6 @@ def clip_batches(cfg: DictConfig, make: Callable[..., Any], device: torch.device
     """The dataset and its endless stream of clip batches."""
     dataset = make(cfg.dataset)
     if len(dataset.data_shape) != 4:
-        from ganrun.errors import ConfigError
         raise ConfigError(f"game={cfg.game.name} needs clips: dataset={cfg.dataset.name} has items of shape "
                           f"{tuple(dataset.data_shape)}; use dataset=moving_mnist, weizmann_actions or video_folder")
     trainer = cfg.trainer

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data.base import InMemory
 from ganrun.metrics.features import extract, seeded
 from ganrun.metrics.scores import Reference

@@ -38,6 +38,14 @@ class Generator(nn.Module):
         content = torch.randn(count, self.content_dim, generator=generator, device=device)
         return content, torch.randn(count, 1 + frames, self.motion_dim, generator=generator, device=device)
 
+    def sample_clips(self, count: int, *, noise: torch.Generator | None = None, labels: Tensor | None = None,
+                     frames: int | None = None) -> Tensor:
+        """`count` clips of `frames` frames (the training length by default: any length works) from
+        latents drawn with `noise` (what `ganrun sample` calls)."""
+        device = next(self.parameters()).device
+        content, motion = self.latents(count, frames, generator=noise)
+        return self(content.to(device), motion.to(device), None if labels is None else labels.to(device))
+
     def motion(self, noise: Tensor) -> Tensor:
         """R_M: noise (N, 1 + T, M) -> z_M (N, T, M), h_t = GRU(ε_t, h_{t-1})."""
         h, codes = noise[:, 0], []

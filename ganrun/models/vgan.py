@@ -8,6 +8,7 @@ background b (tanh); the clip is m ⊙ f + (1 − m) ⊙ b. The paper's G: z (10
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ganrun.models import init_weights
@@ -19,7 +20,7 @@ class Generator(nn.Module):
     def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64) -> None:
         super().__init__()
         channels, _, height, width_px = data_shape
-        self.data_shape = tuple(data_shape)
+        self.data_shape, self.latent_dim = tuple(data_shape), latent_dim
         self.volume = UpVolume(latent_dim, data_shape, width)
         self.foreground = nn.Sequential(nn.ConvTranspose3d(self.volume.out_width, channels, **self.volume.last),
                                         nn.Tanh())
@@ -31,6 +32,15 @@ class Generator(nn.Module):
         """z (N, L) -> foreground (N, C, T, H, W), mask (N, 1, T, H, W), background (N, C, H, W)."""
         features = self.volume(z)
         return self.foreground(features), self.mask(features), self.background(z)
+
+    def sample_clips(self, count: int, *, noise: torch.Generator | None = None, labels: Tensor | None = None,
+                     frames: int | None = None) -> Tensor:
+        """`count` clips from z ~ N(0, I) drawn with `noise` (what `ganrun sample` calls); VGAN's clip
+        length is fixed by its architecture."""
+        if labels is not None or frames not in (None, self.data_shape[1]):
+            raise ValueError(f"VGAN makes unlabelled clips of {self.data_shape[1]} frames only")
+        device = next(self.parameters()).device
+        return self(torch.randn(count, self.latent_dim, generator=noise).to(device))
 
     def forward(self, z: Tensor, streams: bool = False) -> Tensor | tuple[Tensor, Tensor, Tensor]:
         """The clip (N, C, T, H, W) in [-1, 1]; with `streams`, (foreground, mask, background) instead."""

@@ -13,6 +13,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summaries
 from torchvision.utils import make_grid
 
 from ganrun.run.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
+from ganrun.videos import video_summary
 
 SCATTER_PIXELS = 256
 REAL_COLOUR = torch.tensor([0.55, 0.55, 0.55])
@@ -65,10 +66,13 @@ class RunWriter:
 
     def visuals(self, step: int, visuals: dict[str, Any]) -> None:
         """A game's views (ganrun/games/base.py Visual): image grids (`nrow` a row: one class a row for
-        a conditional G), or for 2-D points a scatter plot over the reference points."""
+        a conditional G), clips (N, C, T, H, W) as one animated GIF (ganrun/videos.py), or for 2-D points a
+        scatter plot over the reference points."""
         for tag, visual in visuals.items():
             samples, real = visual.tensor, visual.reference
-            if samples.dim() == 4:
+            if samples.dim() == 5:
+                self.tensorboard.file_writer.add_summary(video_summary(tag, samples, nrow=visual.nrow), step)
+            elif samples.dim() == 4:
                 self.tensorboard.add_image(tag, image_grid(samples, visual.nrow), step)
             else:
                 points = samples.cpu() if real is None else torch.cat([real, samples.cpu()])
