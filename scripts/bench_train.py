@@ -24,6 +24,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import plain_dcgan
+import plain_mocogan
 from ganrun.config.compose import CONF_DIR
 from ganrun.config.checks import validate
 from ganrun.config.schemas import register_schemas
@@ -68,14 +69,30 @@ def ganrun_log(cfg, folder: Path) -> list[tuple[int, float]]:
     return [(event.step, event.wall_time) for event in events.Scalars("loss/G")]
 
 
+def plain_dcgan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+    netG = instantiate(cfg.architecture.generator, data_shape=shape)
+    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
+    return plain_dcgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
+                             steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+
+
+def plain_mocogan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+    arch = cfg.architecture
+    netG = instantiate(arch.generator, data_shape=shape)
+    netDI = instantiate(arch.discriminator.image, data_shape=shape)
+    netDV = instantiate(arch.discriminator.video, data_shape=shape)
+    return plain_mocogan.train(netG, netDI, netDV, dataset, batch_size=cfg.trainer.batch_size,
+                               steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+
+
+# game -> the hand-written loop its row is compared with (the same networks, data and batch)
+PLAIN_LOOPS = {"gan": plain_dcgan_log, "mocogan": plain_mocogan_log}
+
+
 def plain_log(cfg, device: torch.device) -> list[tuple[int, float]]:
     dataset = instantiate(cfg.dataset)
     torch.manual_seed(cfg.seed)
-    shape = tuple(dataset.data_shape)
-    netG = instantiate(cfg.architecture.generator, data_shape=shape)
-    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
-    log = plain_dcgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
-                            steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+    log = PLAIN_LOOPS[cfg.game.name](cfg, dataset, tuple(dataset.data_shape), device)
     return [(step, stamp) for step, _, _, stamp in log]
 
 
