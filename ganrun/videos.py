@@ -1,4 +1,4 @@
-"""Clips as pictures: animated GIFs (files and TensorBoard summaries), frames-over-time grids, .npz.
+"""Clips as pictures: animated GIFs (files and TensorBoard summaries) and frames-over-time grids.
 
 TensorBoard's `add_video` needs moviepy < 2 (torch imports the removed `moviepy.editor`), so ganrun
 encodes the GIF itself with Pillow and writes the same summary `add_video` writes: an image summary
@@ -57,11 +57,4 @@ def video_summary(tag: str, clips: Tensor, fps: int = 8, nrow: int | None = None
 def write_gif(path: str | Path, clips: Tensor, fps: int = 8, nrow: int | None = None) -> Path:
     path = Path(path)
     path.write_bytes(gif_bytes(tiled(clips, nrow), fps))
-    return path
-
-
-def write_npz(path: str | Path, clips: Tensor) -> Path:
-    """uint8 (N, T, H, W, C), the layout video tools read."""
-    path = Path(path)
-    np.savez_compressed(path, clips=to_uint8(clips).permute(0, 2, 3, 4, 1).numpy())
     return path

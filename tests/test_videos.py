@@ -10,7 +10,7 @@ from PIL import Image, ImageSequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.utils.tensorboard import SummaryWriter
 
-from ganrun.videos import gif_bytes, time_grid, to_uint8, video_summary, write_npz
+from ganrun.videos import gif_bytes, time_grid, to_uint8, video_summary
 
 
 def test_a_grey_gif_decodes_back_to_its_frames():
@@ -40,9 +40,3 @@ def test_video_summary_reads_back_as_an_animated_image(tmp_path):
     assert image.step == 7 and (image.width, image.height) == (2 + 2 * 10, 2 + 2 * 10)
     with Image.open(io.BytesIO(image.encoded_image_string)) as gif:
         assert gif.format == "GIF" and gif.n_frames == 5
-
-
-def test_npz_holds_uint8_clips_frames_last(tmp_path):
-    clips = torch.zeros(2, 3, 4, 5, 6)
-    with np.load(write_npz(tmp_path / "c.npz", clips)) as data:
-        assert data["clips"].shape == (2, 4, 5, 6, 3) and data["clips"].dtype == np.uint8
