@@ -31,7 +31,8 @@ from ganrun.config.schemas import register_schemas
 
 # name -> (ganrun overrides, or None for the hand-written loop; what the row is)
 VARIANTS = {
-    "plain": (None, "hand-written loop (pytorch/examples' DCGAN: BCE on sigmoid, one z batch reused for G)"),
+    "plain": (None, "hand-written loop (pytorch/examples' DCGAN: BCE on sigmoid, one z batch reused for G; "
+                    "game=mocogan: scripts/plain_mocogan.py)"),
     "ganrun": ([], "ganrun defaults: Algorithm 1, a fresh z batch for G (one more G forward)"),
     "ganrun-reuse": (["trainer.reuse_fake=true"], "ganrun, trainer.reuse_fake=true: G reuses the D step's fakes"),
     "ganrun-loader": (["trainer.data_on_device=false"], "ganrun, trainer.data_on_device=false (DataLoader)"),
