@@ -3,6 +3,11 @@
     python scripts/bench.py                                  # the default config (digits 8x8, batch 64)
     python scripts/bench.py dataset.resolution=64 dataset.channels=3 trainer.batch_size=256 --device cuda
     python scripts/bench.py --smoke                          # a few seconds: the test suite runs it
+    python scripts/bench.py game=mocogan dataset.root=../shared/data dataset.resolution=32 dataset.frames=8 \
+        dataset.num_digits=1 dataset.size=2000 trainer.batch_size=16 architecture.generator.width=16 \
+        architecture.discriminator.image.width=16 architecture.discriminator.video.width=16 --variants ganrun \
+        --no-optimizer --fid-samples 0
+                                                             # MoCoGAN vs scripts/plain_mocogan.py
 
 Training. Every row trains the DCGAN of the composed config (Hydra overrides as arguments) on the same
 data and batch. ganrun's rows call `ganrun.train.run` itself, the loop users run, timed from the wall
@@ -41,6 +46,13 @@ SMOKE = ["architecture.generator.width=8", "architecture.discriminator.width=8",
 def load_average() -> str:
     """Other jobs on this machine: the figures are only as quiet as this."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def network_widths(arch) -> str:
+    """'G width 64, D width 64', or for a game with several Ds (MoCoGAN) each D's width by name."""
+    d = arch.discriminator
+    parts = [f"D width {d.width}"] if "width" in d else [f"D_{name} width {node.width}" for name, node in d.items()]
+    return ", ".join([f"G width {arch.generator.width}", *parts])
 
 
 def machine(device: torch.device) -> list[str]:
@@ -128,6 +140,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--inception-weights", help="torch-fidelity's Inception file (default: the torch hub cache)")
     parser.add_argument("--smoke", action="store_true", help="tiny widths and runs: seconds")
     parser.add_argument("--no-train", action="store_true", help="only the optimizer and FID sections")
+    parser.add_argument("--no-optimizer", action="store_true", help="no Adam section (it builds DCGAN-shaped nets)")
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -141,16 +154,17 @@ def main(argv: list[str] | None = None) -> str:
     shape = f"{cfg.dataset.channels}x{cfg.dataset.resolution}x{cfg.dataset.resolution}"
     report = ["# ganrun benchmark", "", *machine(device),
               f"- command: `python scripts/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-              f"- model: {cfg.architecture.name} (G width {cfg.architecture.generator.width}, D width "
-              f"{cfg.architecture.discriminator.width}) on {cfg.dataset.name} {shape}, batch {cfg.trainer.batch_size}"]
+              f"- model: {cfg.game.name} game, {cfg.architecture.name} ({network_widths(cfg.architecture)}) on "
+              f"{cfg.dataset.name} {shape}, batch {cfg.trainer.batch_size}"]
     if not args.no_train:
         report += training_section(args, cfg, device)
     report += [f"- load average (1, 5, 15 min) at the start: {load_before}"
                + ("" if args.no_train else f"; after the training rows: {load_average()}")]
-    times = bt.optimizer_step_times(cfg)
-    report += ["", f"## Adam step over G's and D's parameters, {device.type}", "",
-               "| implementation | ms/step |", "| --- | ---: |",
-               *(f"| {name} | {seconds * 1e3:.3f} |" for name, seconds in times.items())]
+    if not args.no_optimizer:
+        times = bt.optimizer_step_times(cfg)
+        report += ["", f"## Adam step over G's and D's parameters, {device.type}", "",
+                   "| implementation | ms/step |", "| --- | ---: |",
+                   *(f"| {name} | {seconds * 1e3:.3f} |" for name, seconds in times.items())]
     if args.fid_samples:
         import bench_fid
 

@@ -24,13 +24,15 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import plain_dcgan
+import plain_mocogan
 from ganrun.config.compose import CONF_DIR
 from ganrun.config.checks import validate
 from ganrun.config.schemas import register_schemas
 
 # name -> (ganrun overrides, or None for the hand-written loop; what the row is)
 VARIANTS = {
-    "plain": (None, "hand-written loop (pytorch/examples' DCGAN: BCE on sigmoid, one z batch reused for G)"),
+    "plain": (None, "hand-written loop (pytorch/examples' DCGAN: BCE on sigmoid, one z batch reused for G; "
+                    "game=mocogan: scripts/plain_mocogan.py)"),
     "ganrun": ([], "ganrun defaults: Algorithm 1, a fresh z batch for G (one more G forward)"),
     "ganrun-reuse": (["trainer.reuse_fake=true"], "ganrun, trainer.reuse_fake=true: G reuses the D step's fakes"),
     "ganrun-loader": (["trainer.data_on_device=false"], "ganrun, trainer.data_on_device=false (DataLoader)"),
@@ -68,14 +70,30 @@ def ganrun_log(cfg, folder: Path) -> list[tuple[int, float]]:
     return [(event.step, event.wall_time) for event in events.Scalars("loss/G")]
 
 
+def plain_dcgan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+    netG = instantiate(cfg.architecture.generator, data_shape=shape)
+    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
+    return plain_dcgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
+                             steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+
+
+def plain_mocogan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+    arch = cfg.architecture
+    netG = instantiate(arch.generator, data_shape=shape)
+    netDI = instantiate(arch.discriminator.image, data_shape=shape)
+    netDV = instantiate(arch.discriminator.video, data_shape=shape)
+    return plain_mocogan.train(netG, netDI, netDV, dataset, batch_size=cfg.trainer.batch_size,
+                               steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+
+
+# game -> the hand-written loop its row is compared with (the same networks, data and batch)
+PLAIN_LOOPS = {"gan": plain_dcgan_log, "mocogan": plain_mocogan_log}
+
+
 def plain_log(cfg, device: torch.device) -> list[tuple[int, float]]:
     dataset = instantiate(cfg.dataset)
     torch.manual_seed(cfg.seed)
-    shape = tuple(dataset.data_shape)
-    netG = instantiate(cfg.architecture.generator, data_shape=shape)
-    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
-    log = plain_dcgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
-                            steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+    log = PLAIN_LOOPS[cfg.game.name](cfg, dataset, tuple(dataset.data_shape), device)
     return [(step, stamp) for step, _, _, stamp in log]
 
 

@@ -37,6 +37,9 @@ TINY_WIDTHS = {
     "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],
     "dcgan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
     "resnet": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "vgan": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "mocogan": ["architecture.generator.width=4", "architecture.discriminator.image.width=4",
+                "architecture.discriminator.video.width=4"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }

@@ -88,7 +88,7 @@ def test_eval_of_fake_samples_against_a_dataset(trained, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["checkpoint=/no/such.pt", "out=x.png"], "checkpoint /no/such.pt does not exist"),
     (["out=x.png"], "missing checkpoint=..."),
-    (["checkpoint=c.pt", "out=x.gif"], "out=x.gif: write a .png grid or an .npz array"),
+    (["checkpoint=c.pt", "out=x.mp4"], "out=x.mp4: write a .png grid, an .npz array or (clips) a .gif"),
     (["checkpoint=c.pt", "colour=red", "out=x.png"], "unknown argument 'colour'"),
 ])
 def test_sample_mistakes_are_one_line(tmp_path, args, message):

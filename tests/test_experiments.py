@@ -21,6 +21,10 @@ CIFAR_PNGS = SHARED_DATA / "cifar10_test1000"
 # not on this machine. One D update per step keeps the WGAN presets quick too.
 LOCAL_DATA = {
     "mnist": [f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false"],
+    # the video presets: their clips at 16x16, 4 frames
+    "moving_mnist": [f"dataset.root={SHARED_DATA}", "dataset.size=16", "dataset.resolution=16", "dataset.frames=4"],
+    "weizmann_actions": [f"dataset.root={SHARED_DATA / 'weizmann_actions'}", "dataset.resolution=16",
+                         "dataset.frames=4"],
     **{name: ["dataset=image_folder", f"dataset.root={CIFAR_PNGS}", "dataset.resolution=16"]
        for name in ("cifar10", "celeba", "lsun_bedroom")},
 }

@@ -1,6 +1,8 @@
-"""`ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz [interpolate=true] [seed=S] [device=auto]`:
-samples of a checkpoint's generator (its EMA copy when the run kept one) from the run's own prior; with
-`interpolate=true`, rows of great-circle paths between random latents (White 2016)."""
+"""`ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz|FILE.gif [interpolate=true] [frames=T] [seed=S]
+[device=auto]`: samples of a checkpoint's generator (its EMA copy when the run kept one) from the run's own
+prior; with `interpolate=true`, rows of great-circle paths between random latents (White 2016). A video
+game's generator (one with `sample_clips`: VGAN, MoCoGAN) writes its clips as an animated GIF grid, a
+frames-over-time PNG (a clip a row) or an .npz of (N, C, T, H, W); MoCoGAN takes any `frames`."""
 
 from __future__ import annotations
 
@@ -23,18 +25,24 @@ def main(args: list[str]) -> None:
     from ganrun.safe_io import atomic_write
     from ganrun.sampling import LATENT_PRIORS, slerp
 
-    own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device"},
+    own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device", "frames"},
                            required={"checkpoint", "out"})
     num = arguments.integer("num", own.get("num", "64"), minimum=1, maximum=arguments.MAX_SAMPLES)
     seed = arguments.integer("seed", own.get("seed", "0"), minimum=0, maximum=2**63 - 1)
     interpolate = arguments.boolean("interpolate", own.get("interpolate", "false"))
     out = Path(own["out"])
-    if out.suffix not in (".png", ".npz"):
-        raise UsageError(f"out={out}: write a .png grid or an .npz array")
+    if out.suffix not in (".png", ".npz", ".gif"):
+        raise UsageError(f"out={out}: write a .png grid, an .npz array or (clips) a .gif")
     device = resolve_device(arguments.device(own.get("device", "auto")))
     saved, cfg = checkpoint_config(own["checkpoint"], overrides)
     dataset, generator = load_generator(saved, cfg, device)
     noise = torch.Generator().manual_seed(seed)
+    if hasattr(generator, "sample_clips"):  # a video game's G draws its own latents (content, motion ...)
+        labels = torch.arange(num) % dataset.num_classes if is_conditional(cfg) else None
+        frames = arguments.integer("frames", own["frames"], minimum=1, maximum=10_000) if "frames" in own else None
+        return write_clips(generator, num, out, noise, labels, frames)
+    if out.suffix == ".gif" or "frames" in own:
+        raise UsageError("frames= and out=FILE.gif are for video games' clips: write a .png grid or an .npz")
     latent_dim, prior = cfg.architecture.latent_dim, LATENT_PRIORS[cfg.tricks.latent]  # the run's prior
     rows = max(1, int(round(num ** 0.5)))
     if interpolate:  # rows of slerp paths between random latents
@@ -60,3 +68,26 @@ def main(args: list[str]) -> None:
                  (lambda file: save_image(samples, file, format="png", nrow=columns, normalize=True,
                                           value_range=(-1, 1), pad_value=1)))  # WriteError: exit 5
     print(f"{len(samples)} samples written to {out}")
+
+
+def write_clips(generator, num: int, out: Path, noise, labels, frames: int | None) -> None:
+    """`num` clips (N, C, T, H, W) as a GIF grid, a frames-over-time PNG or an .npz."""
+    import numpy as np
+    import torch
+    from torchvision.utils import save_image
+
+    from ganrun.videos import time_grid, write_gif
+
+    try:
+        with torch.no_grad():
+            clips = generator.sample_clips(num, noise=noise, labels=labels, frames=frames).cpu()
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        np.savez(out, samples=clips.numpy())
+    elif out.suffix == ".gif":
+        write_gif(out, clips)
+    else:
+        save_image(time_grid(clips), out)
+    print(f"{len(clips)} clips of {clips.shape[2]} frames written to {out}")

@@ -60,6 +60,54 @@ class ImageDatasetConfig:
 
 
 @dataclass
+class MovingMnistDatasetConfig:
+    """Moving MNIST built from MNIST at load time (ganrun/data/moving_mnist.py)."""
+    _target_: str = "ganrun.data.moving_mnist"
+    name: str = "moving_mnist"
+    root: Optional[str] = "data"  # holds MNIST/raw/
+    resolution: int = 64
+    frames: int = 16  # T
+    num_digits: int = 2
+    size: int = 10_000  # clips
+    seed: int = 0  # the clips' digits and trajectories
+    channels: int = 1
+    num_classes: Optional[int] = None
+    download: bool = False
+    train: bool = True
+
+
+@dataclass
+class VideoFolderDatasetConfig:
+    """Clips under `root` (ganrun/data/video.py): strips, frame folders or video files."""
+    _target_: str = "ganrun.data.video_folder"
+    name: str = "video_folder"
+    root: Optional[str] = None
+    layout: str = "frame_folders"  # strips | frame_folders | videos
+    resolution: int = 64
+    frames: int = 16  # T, taken every `every_nth` frame
+    every_nth: int = 1
+    channels: int = 3
+    num_classes: Optional[int] = None
+    download: bool = False
+    train: bool = True
+
+
+@dataclass
+class WeizmannDatasetConfig:
+    _target_: str = "ganrun.data.weizmann_actions"
+    name: str = "weizmann_actions"
+    root: Optional[str] = "data/weizmann_actions"
+    resolution: int = 64
+    frames: int = 16
+    every_nth: int = 2  # MoCoGAN reads the actions every 2nd frame
+    test_pairs: int = 2  # mirror pairs (actors) per action held out as the test split
+    channels: int = 3
+    num_classes: Optional[int] = 4
+    download: bool = False
+    train: bool = True
+
+
+@dataclass
 class DigitsDatasetConfig:
     _target_: str = "ganrun.data.digits"
     name: str = "digits"
@@ -180,6 +228,8 @@ class MetricsConfig:
     kid_subset_size: int = 1000  # lowered (with a warning) to the number of samples when larger
     nearest_k: int = 3  # precision / recall neighbourhood (Kynkaanniemi et al. 2019)
     num_points: int = 2500  # samples for the 2-D mode metrics
+    fvd: bool = False  # video games: also FVD, which needs video_weights
+    video_weights: Optional[str] = None  # a TorchScript I3D (i3d_torchscript.pt) for FVD
     seed: int = 0  # evaluation noise and real subset: every evaluation sees the same draws
 
 
@@ -228,6 +278,9 @@ SCHEMAS = {
     "dataset": {
         "image": ImageDatasetConfig,
         "digits": DigitsDatasetConfig,
+        "moving_mnist": MovingMnistDatasetConfig,
+        "video_folder": VideoFolderDatasetConfig,
+        "weizmann": WeizmannDatasetConfig,
         "ring": RingDatasetConfig,
         "grid": GridDatasetConfig,
     },

@@ -9,10 +9,12 @@ from .batches import infinite_batches
 from .folder import ImageFiles, image_folder
 from .images import celeba, cifar10, digits, fashion_mnist, lsun_bedroom, mnist
 from .mixtures import grid, ring
+from .moving_mnist import moving_mnist
 from .stacked_mnist import StackedMNIST  # its factory: ganrun.data.stacked_mnist.stacked_mnist
+from .video import video_folder, weizmann_actions
 
 __all__ = [
     "InMemory", "OnDisk", "ImageFiles", "infinite_batches",
     "digits", "ring", "grid", "mnist", "fashion_mnist", "cifar10", "celeba", "lsun_bedroom", "image_folder",
-    "StackedMNIST",
+    "StackedMNIST", "moving_mnist", "video_folder", "weizmann_actions",
 ]

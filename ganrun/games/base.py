@@ -29,8 +29,8 @@ Terms = dict[str, Tensor]
 
 class Visual:
     """What TensorBoard shows under one tag: an image grid (N, C, H, W) in [-1, 1] with `nrow` images a
-    row, or 2-D points (N, 2) drawn over `reference` points (which also fix the plot's extent) and a
-    mixture's `modes` (K, 2)."""
+    row, clips (N, C, T, H, W) in [-1, 1] played as one animated grid, or 2-D points (N, 2) drawn over
+    `reference` points (which also fix the plot's extent) and a mixture's `modes` (K, 2)."""
 
     def __init__(self, tensor: Tensor, nrow: int | None = None, reference: Tensor | None = None,
                  modes: Tensor | None = None):

@@ -13,6 +13,7 @@ from torch.utils.tensorboard import SummaryWriter
 from ganrun.safe_io import atomic_write, quiet_writer_threads, writing
 from ganrun.run.sweeps import FINAL_FILE  # the last value of every scalar: what sweep tables and optuna read
 from ganrun.run.views import CUSTOM_SCALARS, experiment_summaries, image_grid, scatter_extent, scatter_image
+from ganrun.videos import video_summary
 
 
 class RunWriter:
@@ -49,13 +50,16 @@ class RunWriter:
 
     def visuals(self, step: int, visuals: dict[str, Any]) -> None:
         """A game's views (ganrun/games/base.py): histograms; image grids (`nrow` a row: one class a row for
-        a conditional G), upscaled to at least 256 px; for 2-D points a scatter plot over the reference
-        points and the modes, at an extent fixed by the reference (the same at every step and run)."""
+        a conditional G), upscaled to at least 256 px; clips (N, C, T, H, W) as one animated GIF
+        (ganrun/videos.py); for 2-D points a scatter plot over the reference points and the modes, at an
+        extent fixed by the reference (the same at every step and run)."""
         for tag, visual in visuals.items():
             samples = getattr(visual, "tensor", None)
             with writing(self.events):
                 if samples is None:  # a Histogram
                     self.tensorboard.add_histogram(tag, visual.values.detach().float().cpu(), step)
+                elif samples.dim() == 5:
+                    self.tensorboard.file_writer.add_summary(video_summary(tag, samples, nrow=visual.nrow), step)
                 elif samples.dim() == 4:
                     self.tensorboard.add_image(tag, image_grid(samples, visual.nrow), step)
                 else:
