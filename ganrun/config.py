@@ -66,6 +66,7 @@ class ImageDatasetConfig:
     num_classes: Optional[int] = None
     download: bool = False
     train: bool = True
+    fraction: float = 1.0  # a fixed random share of the training items (0.1: the data-efficient setting)
 
 
 @dataclass
@@ -126,6 +127,7 @@ class ObjectiveConfig:
     g_penalty: Any = None  # a term added to G's loss from D and the fakes (EBGAN's pull-away term)
     equilibrium: Any = None  # BEGAN: {gamma, lambda_k} of the k_t control
     unroll_steps: int = 0  # Unrolled GAN's K: G is judged by D after K differentiable D updates
+    generator_sees_real: bool = False  # relativistic losses: G's loss takes D's scores of a real batch too
     divergence: Optional[str] = None  # f-GAN: one of config_family.FGAN_DIVERGENCES
 
 
@@ -180,9 +182,11 @@ SCHEMAS = {
 def register_schemas() -> None:
     # The tricks' schema lives in config_family.py, which imports ConfigError from here: imported late.
     from ganrun.config_family import TricksConfig
+    from ganrun.config_recipes import RegularizerConfig
 
     store = ConfigStore.instance()
-    for group, families in {**SCHEMAS, "tricks": {"default": TricksConfig}}.items():
+    extra = {"tricks": {"default": TricksConfig}, "regularizer": {"default": RegularizerConfig}}
+    for group, families in {**SCHEMAS, **extra}.items():
         for family, node in families.items():
             # Stored outside any config group so they stay out of `--help`'s list of groups.
             store.store(name=f"{group}_{family}_schema", node=node)
@@ -257,6 +261,9 @@ def validate(cfg: DictConfig) -> None:
     from ganrun.config_family import validate_family, validate_tricks  # see register_schemas
 
     validate_family(cfg)
+    from ganrun.config_recipes import validate_recipes
+
+    validate_recipes(cfg)
     validate_tricks(cfg)
 
 

@@ -6,7 +6,7 @@ objective, architecture, conditioning and trick go together. No torch, like conf
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -54,6 +54,8 @@ class TricksConfig:
     linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
     grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
     pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
+    # DiffAugment on every input of D: a list of policies, [color,translation,cutout], or one string "color,cutout"
+    diffaugment: Any = None
 
 
 def dataset_classes(data: DictConfig) -> int | None:

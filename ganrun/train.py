@@ -39,6 +39,7 @@ from ganrun.objectives import source_scores
 from ganrun.objectives_energy import ObjectiveState, began_equilibrium, initial_began_state
 from ganrun.preemption import StopSignals
 from ganrun.progress import Progress
+from ganrun.recipes import build_augment, build_penalty, build_schedules
 from ganrun.sampling import GeneratorInputs, real_batch
 from ganrun.sweeps import hparams_of
 from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
@@ -74,6 +75,9 @@ class Experiment:
     objective_state: ObjectiveState | None = None  # BEGAN's k_t
     scheduler_d: LambdaLR | None = None
     scheduler_g: LambdaLR | None = None
+    regularizer: Any = None  # the lazy R1/R2 regularizer (its call count is state)
+    augment: Callable[[Tensor], Tensor] | None = None  # DiffAugment on every input of D
+    generator_sees_real: bool = False  # relativistic losses: g_loss(fake_scores, real_scores)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -107,6 +111,7 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
     discriminator = discriminator.to(device)
     optimizer_g = fast_path.make_optimizer(make(cfg.optimizer.generator), generator.parameters(), device)
     optimizer_d = fast_path.make_optimizer(make(cfg.optimizer.discriminator), discriminator.parameters(), device)
+    penalty, regularizer = build_penalty(cfg, make)  # the objective's own penalty + R1/R2 + L2 on D's weights
     return Experiment(
         dataset=dataset,
         generator=generator,
@@ -115,7 +120,10 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
         optimizer_d=optimizer_d,
         d_loss=make(objective.d_loss, **smoothing_targets(cfg)),  # label smoothing's targets, when on
         g_loss=make(objective.g_loss),
-        penalty=make(objective.penalty) if objective.penalty is not None else None,
+        penalty=penalty,
+        regularizer=regularizer,
+        augment=build_augment(tricks.diffaugment),
+        generator_sees_real=objective.generator_sees_real,
         latent_dim=cfg.architecture.latent_dim,
         g_penalty=make(objective.g_penalty) if objective.g_penalty is not None else None,
         num_classes=num_classes,
@@ -160,6 +168,8 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
         distributed.broadcast_state(module)  # the same weights on every rank (a no-op in one process)
     G, D = (fast_path.for_training(module, trainer, device) for module in (exp.generator, exp.discriminator))
     fast_path.warn_eager_penalty(trainer, exp.penalty)
+    schedules = build_schedules(cfg, exp)  # any number of the config on a schedule
+    augment = exp.augment or (lambda x: x)
     scaling = fast_path.LossScaling(trainer.precision, device,  # fp16's gradient scaling; else plain
                                     optimizer_d=exp.optimizer_d, optimizer_g=exp.optimizer_g)
     reuse_fake = trainer.reuse_fake
@@ -208,6 +218,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
 
     for step in range(start + 1, trainer.steps + 1):
         logging_step = step % trainer.log_every == 0 or step == trainer.steps
+        schedules.step(step - 1)
         noise_std = instance_noise_std(step, tricks.instance_noise.std, tricks.instance_noise.anneal_steps)
         d_grad_norm = g_grad_norm = torch.zeros((), device=device)
         d_updates = g_updates = 0
@@ -222,7 +233,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             if exp.history is not None:  # historical generator batches: part of the fakes from the past
                 fake, fake_labels = exp.history.mix(fake, fake_labels)
             # What D sees: instance noise, then PacGAN packing (both no-ops when off)
-            real_in, fake_in = (discriminator_input(x, noise_std, tricks.pack) for x in (real, fake))
+            real_in, fake_in = (discriminator_input(augment(x), noise_std, tricks.pack) for x in (real, fake))
             # Real and fake go through D in separate batches (BatchNorm sees one kind at a time) unless mixed.
             d_real, d_fake = judge(D, real_in, real_labels, fake_in, fake_labels, tricks.mixed_bn_batches)
             d_loss, d_terms = exp.d_loss(d_real, d_fake, **(exp.objective_state or {}))  # BEGAN: k_t
@@ -250,7 +261,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
             else:
                 latents, fake_labels = inputs(trainer.batch_size)
                 generated = G(latents, fake_labels)
-            fake_in = discriminator_input(generated, noise_std, tricks.pack)
+            fake_in = discriminator_input(augment(generated), noise_std, tricks.pack)  # G's gradient goes through T
             scorer = D
             if objective.unroll_steps:  # Unrolled GAN: G is scored by D after K differentiable D updates
                 real, real_labels = real_batch(batches, conditional)  # (the built D: twice differentiable)
@@ -258,7 +269,11 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                                                 discriminator_input(real, noise_std, tricks.pack), real_labels,
                                                 fake_in, fake_labels, objective.unroll_steps)
             d_fake_g = scorer(fake_in, fake_labels)
-            g_loss, g_terms = exp.g_loss(d_fake_g)
+            if exp.generator_sees_real:  # relativistic: G's loss compares with D's scores of the last real batch
+                d_real_g = scorer(discriminator_input(augment(real), noise_std, tricks.pack), real_labels)
+                g_loss, g_terms = exp.g_loss(d_fake_g, d_real_g)
+            else:
+                g_loss, g_terms = exp.g_loss(d_fake_g)
             if exp.g_penalty is not None:
                 g_penalty, g_penalty_terms = exp.g_penalty(exp.discriminator, fake_in)  # reads D's encoder
                 g_loss, g_terms = g_loss + g_penalty, {**g_terms, **g_penalty_terms}
@@ -296,6 +311,7 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                                          g_updates=g_updates, optimizers=(exp.optimizer_d, exp.optimizer_g)))
             scalars["speed/steps_per_second"] = (step - start) / (time.perf_counter() - started)
             scalars.update(guard.scalars())
+            scalars.update(schedules.scalars())
             writer.scalars(step, scalars)
             progress.update(step, scalars)
         if (trainer.sample_every and step % trainer.sample_every == 0) or step == trainer.steps:
