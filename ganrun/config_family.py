@@ -47,6 +47,8 @@ class TricksConfig:
     instance_noise: InstanceNoiseConfig = field(default_factory=InstanceNoiseConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
     ema_decay: Optional[float] = None  # EMA of G's weights for grids and metrics, e.g. 0.999
+    ema_halflife: Optional[float] = None  # instead: the EMA's half-life in G updates (decay 0.5^(1/h))
+    ema_rampup: Optional[float] = None  # with it: half-life min(ema_halflife, rampup x step) (StyleGAN2-ADA: 0.05)
     minibatch_std: bool = False  # Karras et al. 2018's minibatch stddev feature in D
     mixed_bn_batches: bool = False  # one real+fake batch through D instead of real-only / fake-only
     latent: str = "gaussian"  # gaussian | uniform | spherical
@@ -111,6 +113,10 @@ def validate_tricks(cfg: DictConfig) -> None:
         raise ConfigError(f"tricks.history.fraction={tricks.history.fraction} must be in (0, 1] (the paper: 0.5)")
     if tricks.ema_decay is not None and not 0 <= tricks.ema_decay < 1:
         raise ConfigError(f"tricks.ema_decay={tricks.ema_decay} must be in [0, 1), e.g. 0.999")
+    if tricks.ema_halflife is not None and (tricks.ema_halflife <= 0 or tricks.ema_decay is not None):
+        raise ConfigError(f"tricks.ema_halflife={tricks.ema_halflife} must be > 0, without tricks.ema_decay")
+    if tricks.ema_rampup is not None and (tricks.ema_rampup <= 0 or tricks.ema_halflife is None):
+        raise ConfigError(f"tricks.ema_rampup={tricks.ema_rampup} ramps tricks.ema_halflife: set both, rampup > 0")
     if tricks.latent not in LATENT_PRIORS:
         raise ConfigError(f"tricks.latent={tricks.latent}: use one of {', '.join(LATENT_PRIORS)}")
     if cfg.trainer.batch_size % tricks.pack:

@@ -28,12 +28,25 @@ def build_augment(policy: str | None) -> DiffAugment | None:
     return DiffAugment(policy) if policy else None
 
 
+class EmaDecay:
+    """`tricks.ema_decay` as a schedule target: the EMA generator reads `.decay` at every update."""
+
+    def __init__(self, ema: Any):
+        self.ema = ema
+
+    def set_scheduled(self, keys: tuple[str, ...], value: float) -> None:
+        if keys != ("ema_decay",):
+            raise KeyError(".".join(keys))
+        self.ema.decay = value
+
+
 def build_schedules(cfg: DictConfig, exp: Any) -> ScheduledValues:
     """The config's schedules over the built run: optimizer.*, objective.{d_loss,g_loss}.*,
-    regularizer.penalty.*, regularizer.every."""
+    regularizer.penalty.*, regularizer.every, tricks.ema_decay."""
     root = {"optimizer": OptimizerGroups(exp.optimizer_g, exp.optimizer_d),
             "objective": {"d_loss": exp.d_loss, "g_loss": exp.g_loss},
-            "regularizer": exp.regularizer if exp.regularizer is not None else {}}
+            "regularizer": exp.regularizer if exp.regularizer is not None else {},
+            "tricks": EmaDecay(exp.ema_generator) if exp.ema_generator is not None else {}}
     try:
         return ScheduledValues(cfg.get("schedules"), root, cfg.trainer.steps)
     except ValueError as error:

@@ -42,8 +42,8 @@ from ganrun.progress import Progress
 from ganrun.recipes import build_augment, build_penalty, build_schedules
 from ganrun.sampling import GeneratorInputs, real_batch
 from ganrun.sweeps import hparams_of
-from ganrun.tricks import (ReplayBuffer, discriminator_input, instance_noise_std, judge, keep_training, packed_shape,
-                           stateful_tricks, trick_scalars)
+from ganrun.tricks import (ReplayBuffer, discriminator_input, ema_decay_at, instance_noise_std, judge, keep_training,
+                           packed_shape, stateful_tricks, trick_scalars)
 from ganrun.unrolled import unrolled_discriminator
 from ganrun.writer import RunWriter
 
@@ -293,6 +293,8 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
 
         # ---- after the updates: G's moving average, BEGAN's k_t, the learning-rate schedules
         if exp.ema_generator is not None:
+            if tricks.ema_halflife is not None:  # the half-life ramp (StyleGAN2-ADA, R3GAN)
+                exp.ema_generator.decay = ema_decay_at(step, tricks.ema_halflife, tricks.ema_rampup)
             exp.ema_generator.update_parameters(exp.generator)
         if exp.objective_state is not None:  # BEGAN: from this step's real energies and G's fake energies
             exp.objective_state["k"], equilibrium_terms = began_equilibrium(
@@ -307,7 +309,9 @@ def run(cfg: DictConfig, run_dir: Path) -> float | None:
                       "D/fake": source_scores(d_fake).mean(), "grad_norm/D": d_grad_norm, "grad_norm/G": g_grad_norm,
                       **{f"objective/{name}": value for name, value in {**d_terms, **g_terms}.items()}}
             scalars = {name: float(value.detach()) for name, value in values.items()}
+            ema_decay = exp.ema_generator.decay if exp.ema_generator is not None else 0.0
             scalars.update(trick_scalars(tricks, noise_std=noise_std, history=exp.history, d_updates=d_updates,
+                                         ema_decay=ema_decay,
                                          g_updates=g_updates, optimizers=(exp.optimizer_d, exp.optimizer_g)))
             scalars["speed/steps_per_second"] = (step - start) / (time.perf_counter() - started)
             scalars.update(guard.scalars())

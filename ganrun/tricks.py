@@ -121,8 +121,21 @@ class ReplayBuffer:
 def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
     """EMA of G's weights (seed 001's "exponential averaging of weights"): after each update
     w_ema <- decay w_ema + (1 - decay) w (the first update copies w). Batch-norm statistics are
-    averaged too (use_buffers), so the averaged G samples without a separate BN pass."""
-    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    averaged too (use_buffers), so the averaged G samples without a separate BN pass. The decay is read
+    at every update from `ema.decay`, so a schedule or the half-life ramp (`ema_decay_at`) can move it."""
+    def lerp(averaged: list[Tensor], current: list[Tensor], num_averaged: Any) -> None:
+        torch._foreach_lerp_(averaged, current, 1 - ema.decay)
+
+    ema = AveragedModel(generator, multi_avg_fn=lerp, use_buffers=True)
+    ema.decay = decay
+    return ema
+
+
+def ema_decay_at(step: int, halflife: float, rampup: float | None) -> float:
+    """The EMA decay 0.5^(1 / h) of a half-life of h G updates, ramped as StyleGAN2-ADA's and R3GAN's
+    (half-life in images min(H, rampup x images seen)): h = min(halflife, rampup x step)."""
+    h = halflife if rampup is None else min(halflife, rampup * step)
+    return 0.5 ** (1 / h) if h > 0 else 0.0
 
 
 def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
@@ -136,7 +149,7 @@ def keep_training(loss: Tensor, threshold: float | None) -> bool:
     return threshold is None or float(loss.detach()) > threshold
 
 
-def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None, d_updates: int,
+def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None, d_updates: int, ema_decay: float,
                   g_updates: int, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer]) -> dict[str, float]:
     """What each trick that is on does at this step, for TensorBoard (label-smoothing targets come with
     the D loss's terms). Plain numbers: nothing here waits for the device."""
@@ -145,8 +158,8 @@ def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None
         values["tricks/instance_noise_std"] = noise_std
     if history is not None:
         values["tricks/history_fill"] = history.fill()
-    if tricks.ema_decay is not None:
-        values["tricks/ema_decay"] = tricks.ema_decay
+    if tricks.ema_decay is not None or tricks.ema_halflife is not None:
+        values["tricks/ema_decay"] = ema_decay
     if tricks.adaptive.t_d is not None:
         values["tricks/d_updates"] = d_updates
     if tricks.adaptive.t_g is not None:
@@ -168,7 +181,8 @@ def stateful_tricks(tricks: Any, steps: int, generator: nn.Module, optimizer_d: 
                     optimizer_g: torch.optim.Optimizer) -> dict[str, Any]:
     """The tricks that carry state from step to step, as the Experiment's fields (None when off)."""
     decay = tricks.linear_lr_decay
-    return {"ema_generator": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
+    ema = tricks.ema_decay is not None or tricks.ema_halflife is not None
+    return {"ema_generator": make_ema(generator, tricks.ema_decay or 0.0) if ema else None,
             "history": ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None,
             "scheduler_d": linear_decay(optimizer_d, steps) if decay else None,
             "scheduler_g": linear_decay(optimizer_g, steps) if decay else None}
