@@ -124,7 +124,11 @@ def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
     averaged too (use_buffers), so the averaged G samples without a separate BN pass. The decay is read
     at every update from `ema.decay`, so a schedule or the half-life ramp (`ema_decay_at`) can move it."""
     def lerp(averaged: list[Tensor], current: list[Tensor], num_averaged: Any) -> None:
-        torch._foreach_lerp_(averaged, current, 1 - ema.decay)
+        if averaged[0].is_floating_point() or averaged[0].is_complex():  # lists come grouped by dtype
+            torch._foreach_lerp_(averaged, current, 1 - ema.decay)
+        else:  # integer buffers (BN's num_batches_tracked), as torch's get_ema_multi_avg_fn
+            for old, new in zip(averaged, current):
+                old.copy_(old * ema.decay + new * (1 - ema.decay))
 
     ema = AveragedModel(generator, multi_avg_fn=lerp, use_buffers=True)
     ema.decay = decay

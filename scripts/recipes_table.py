@@ -1,6 +1,6 @@
 """Mean, standard deviation and per-seed values of a metric over the runs of each sweep folder given.
 
-    python scripts/recipes_table.py outputs/sweeps/dcgan_mnist outputs/sweeps/sngan_mnist --metric fid_classifier
+    python scripts/recipes_table.py outputs/sweeps/dcgan_mnist outputs/sweeps/sngan_mnist --metric FID_classifier
 
 Each sweep folder holds one run per seed (`ganrun train -m ... seed=0,1,2`); a run's value is the last
 line of its metrics.jsonl. Prints one Markdown table row per folder.
@@ -26,7 +26,7 @@ def final_values(sweep: Path, metric: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="+", type=Path)
-    parser.add_argument("--metric", default="fid_classifier")
+    parser.add_argument("--metric", default="FID_classifier")
     args = parser.parse_args(argv)
     print(f"| sweep | runs | {args.metric} mean ± std | per seed |\n| --- | --- | --- | --- |")
     for sweep in args.sweeps:
