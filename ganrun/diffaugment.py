@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-POLICIES = ("color", "translation", "cutout")
+from ganrun.config.choices import DIFFAUGMENT_POLICIES as POLICIES
 
 
 def _per_sample(x: Tensor) -> Tensor:

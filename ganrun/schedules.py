@@ -93,8 +93,8 @@ class OptimizerGroups:
     """The optimizers' hyperparameters as schedule targets: `lr` / `betas.1` set both networks' param
     groups; `generator.lr` / `discriminator.lr` one network's."""
 
-    def __init__(self, generator: Optimizer, discriminator: Optimizer):
-        self.optimizers = {"generator": [generator], "discriminator": [discriminator]}
+    def __init__(self, generator: Optimizer, discriminator: Optimizer | None):
+        self.optimizers = {"generator": [generator], "discriminator": [discriminator] if discriminator else []}
 
     def set_scheduled(self, keys: tuple[str, ...], value: float) -> None:
         optimizers = self.optimizers.get(keys[0])

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from ganrun.regularizers import Lazy, Penalties, r1_penalty, r1_r2_penalty, r2_penalty, weight_penalty
+from ganrun.objectives.regularizers import Lazy, Penalties, r1_penalty, r1_r2_penalty, r2_penalty, weight_penalty
 
 F64 = dict(dtype=torch.float64)
 

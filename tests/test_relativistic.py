@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import objectives
-from ganrun.relativistic import ragan_d_loss, ragan_g_loss, rpgan_d_loss, rpgan_g_loss
+from ganrun.objectives import losses as objectives
+from ganrun.objectives.relativistic import ragan_d_loss, ragan_g_loss, rpgan_d_loss, rpgan_g_loss
 
 F64 = dict(dtype=torch.float64)
 REAL = torch.tensor([2.0, -1.0, 0.5], **F64)

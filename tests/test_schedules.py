@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun.regularizers import Lazy, r1_penalty
+from ganrun.objectives.regularizers import Lazy, r1_penalty
 from ganrun.schedules import OptimizerGroups, Schedule, ScheduledValues
 from ganrun.tricks import ema_decay_at
 

@@ -10,7 +10,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
-from ganrun import train
+from ganrun import loop
 from tests.conftest import TINY_WIDTHS, tiny_config
 
 WIDTHS = {**TINY_WIDTHS,
@@ -25,16 +25,16 @@ def two_steps(tmp_path, monkeypatch, architecture: str, *overrides: str):
     """Train two steps; return the built experiment, the weights before, and TensorBoard's scalars."""
     cfg = tiny_config(*WIDTHS[architecture], *overrides, architecture=architecture)
     built = {}
-    real_build = train.build
+    real_build = loop.build
 
-    def spy_build(cfg, device):
-        exp = built["exp"] = real_build(cfg, device)
+    def spy_build(cfg, device, **options):
+        exp = built["exp"] = real_build(cfg, device, **options)
         built["before"] = {name: copy.deepcopy(m.state_dict()) for name, m in
                            (("G", exp.generator), ("D", exp.discriminator))}
         return exp
 
-    monkeypatch.setattr(train, "build", spy_build)
-    train.run(cfg, tmp_path)
+    monkeypatch.setattr(loop, "build", spy_build)
+    loop.run(cfg, tmp_path)
     events = EventAccumulator(str(tmp_path))
     events.Reload()
     return built["exp"], built["before"], events
@@ -72,7 +72,7 @@ def test_a_lazy_regularizer_and_weight_penalty_beside_any_objective(tmp_path, mo
     assert_trained(exp, before)
     scalars = set(events.Tags()["scalars"])
     assert {"objective/gradient_penalty", "objective/r1", "objective/weight_l2"} <= scalars
-    assert exp.regularizer.calls == 2 * 5  # wgan_gp's 5 D steps per G step
+    assert exp.game.regularizer.calls == 2 * 5  # wgan_gp's 5 D steps per G step
 
 
 def test_diffaugment_and_the_ema_ramp_train(tmp_path, monkeypatch):
