@@ -25,6 +25,10 @@ TINY_WIDTHS = {
     "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],
     "dcgan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
     "resnet": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "sngan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "r3gan": ["architecture.generator.width=8", "architecture.discriminator.width=8",
+              "architecture.generator.cardinality=4", "architecture.discriminator.cardinality=4",
+              "architecture.generator.blocks_per_stage=1", "architecture.discriminator.blocks_per_stage=1"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }

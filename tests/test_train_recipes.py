@@ -11,19 +11,14 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch.testing import assert_close
 
 from ganrun import loop
-from tests.conftest import TINY_WIDTHS, tiny_config
+from tests.conftest import tiny_config
 
-WIDTHS = {**TINY_WIDTHS,
-          "r3gan": ["architecture.generator.width=8", "architecture.discriminator.width=8",
-                    "architecture.generator.cardinality=4", "architecture.discriminator.cardinality=4",
-                    "architecture.generator.blocks_per_stage=1", "architecture.discriminator.blocks_per_stage=1"],
-          "sngan": ["architecture.generator.width=8", "architecture.discriminator.width=8"]}
 PAIRS = [(a, o) for a in ("mlp", "dcgan", "resnet", "r3gan") for o in ("rpgan", "ragan", "r3gan")]
 
 
 def two_steps(tmp_path, monkeypatch, architecture: str, *overrides: str):
     """Train two steps; return the built experiment, the weights before, and TensorBoard's scalars."""
-    cfg = tiny_config(*WIDTHS[architecture], *overrides, architecture=architecture)
+    cfg = tiny_config(*overrides, architecture=architecture)
     built = {}
     real_build = loop.build
 
