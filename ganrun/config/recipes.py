@@ -18,7 +18,7 @@ def policy_names(policy: Any) -> list[str]:
 
 
 def validate_recipes(cfg: DictConfig) -> None:
-    regularizer = cfg.regularizer
+    regularizer = cfg.get("regularizer") or OmegaConf.create({"every": 1, "weight_l2": 0.0})
     if regularizer.every < 1:
         raise ConfigError(f"regularizer.every={regularizer.every} must be >= 1 (StyleGAN2's lazy R1: 16)")
     if regularizer.weight_l2 < 0:
@@ -26,7 +26,7 @@ def validate_recipes(cfg: DictConfig) -> None:
     gamma = OmegaConf.select(regularizer, "penalty.gamma")
     if gamma is not None and gamma < 0:
         raise ConfigError(f"regularizer.penalty.gamma={gamma} must be >= 0")
-    policy = cfg.tricks.diffaugment
+    policy = cfg.tricks.get("diffaugment")
     if policy:
         names = policy_names(policy)
         unknown = [name for name in names if name not in DIFFAUGMENT_POLICIES]
@@ -36,9 +36,9 @@ def validate_recipes(cfg: DictConfig) -> None:
         if OmegaConf.select(cfg, "dataset.resolution") is None:
             raise ConfigError(f"tricks.diffaugment augments images and dataset={cfg.dataset.name} is 2-D points")
     tricks = cfg.tricks
-    if tricks.ema_halflife is not None and (tricks.ema_halflife <= 0 or tricks.ema_decay is not None):
+    if tricks.get("ema_halflife") is not None and (tricks.ema_halflife <= 0 or tricks.ema_decay is not None):
         raise ConfigError(f"tricks.ema_halflife={tricks.ema_halflife} must be > 0, without tricks.ema_decay")
-    if tricks.ema_rampup is not None and (tricks.ema_rampup <= 0 or tricks.ema_halflife is None):
+    if tricks.get("ema_rampup") is not None and (tricks.ema_rampup <= 0 or tricks.get("ema_halflife") is None):
         raise ConfigError(f"tricks.ema_rampup={tricks.ema_rampup} ramps tricks.ema_halflife: set both, rampup > 0")
     fraction = OmegaConf.select(cfg, "dataset.fraction")
     if fraction is not None and not 0 < fraction <= 1:

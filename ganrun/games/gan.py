@@ -56,7 +56,8 @@ class GeneratorVsDiscriminator(Game):
         self.evaluator, self.fixed_inputs, self.real_points = evaluator, fixed_inputs, real_points
         self.noise_std = 0.0
         self.regularizer = regularizer  # the lazy R1/R2 (its call count is state)
-        self.augment = DiffAugment(tricks.diffaugment) if tricks.diffaugment else None  # Zhao et al. 2020
+        policy = tricks.get("diffaugment")
+        self.augment = DiffAugment(policy) if policy else None  # Zhao et al. 2020
         self.generated: tuple[Tensor, Tensor | None] | None = None  # the D update's fakes, for reuse_fake
         self.last_real_scores: Tensor | None = None
 
@@ -186,13 +187,15 @@ def label_smoothing(cfg: DictConfig) -> dict:
     return {"d_loss": {"real_target": smoothing.real, "fake_target": smoothing.fake}}
 
 
-def add_regularizer(objective: Objective, regularizer: DictConfig, make: Callable[..., Any]) -> Lazy | None:
+def add_regularizer(objective: Objective, regularizer: DictConfig | None, make: Callable[..., Any]) -> Lazy | None:
     """Adds `regularizer` (R1/R2, lazily every k D steps; an L2 penalty on D's weights) to the objective's
     own penalty, summed; returns the lazy part (checkpointed) or None. `objective.own_penalty` keeps the
     objective's own one (a schedule's `objective.penalty.*` reaches it)."""
+    objective.own_penalty = objective.d_penalty
+    if regularizer is None:  # a config from before the regularizer group
+        return None
     lazy = Lazy(make(regularizer.penalty), regularizer.every) if regularizer.penalty is not None else None
     weights = partial(weight_penalty, weight=regularizer.weight_l2) if regularizer.weight_l2 > 0 else None
-    objective.own_penalty = objective.d_penalty
     parts = [p for p in (objective.d_penalty, lazy, weights) if p is not None]
     if len(parts) > 1 or (parts and parts[0] is not objective.d_penalty):
         objective.d_penalty = Penalties(parts)
@@ -222,7 +225,7 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
 
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
     objective = make(cfg.objective, **label_smoothing(cfg))
-    regularizer = add_regularizer(objective, cfg.regularizer, make)
+    regularizer = add_regularizer(objective, cfg.get("regularizer"), make)
     return GeneratorVsDiscriminator(
         dataset=dataset, generator=generator, discriminator=discriminator.to(device), regularizer=regularizer,
         objective=objective, batches=batches, inputs=inputs,
