@@ -21,6 +21,7 @@ from torch.optim.swa_utils import AveragedModel
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game
 from ganrun.run import distributed, fast_path
+from ganrun.schedules import OptimizerGroups, ScheduledValues, assign
 from ganrun.tricks import linear_decay, make_ema
 
 
@@ -34,6 +35,7 @@ class Experiment:
     ema_generator: AveragedModel | None = None
     scheduler_d: LambdaLR | None = None
     scheduler_g: LambdaLR | None = None
+    schedules: ScheduledValues | None = None  # the config's `schedules` over the built objects (schedules.py)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -65,10 +67,58 @@ def build(cfg: DictConfig, device: torch.device, *, evaluate: bool = False) -> E
                                                device)
     game.bind(optimizer_d, optimizer_g)
     tricks, decay = cfg.tricks, cfg.tricks.linear_lr_decay
-    return Experiment(
+    ema = tricks.ema_decay is not None or tricks.ema_halflife is not None  # a decay, or a ramped half-life
+    exp = Experiment(
         game=game, generator=game.generator, discriminator=game.discriminator,
         optimizer_g=optimizer_g, optimizer_d=optimizer_d,
-        ema_generator=make_ema(game.generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
+        ema_generator=make_ema(game.generator, tricks.ema_decay or 0.0) if ema else None,
         scheduler_d=linear_decay(optimizer_d, cfg.trainer.steps) if decay and optimizer_d is not None else None,
         scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps) if decay else None,
     )
+    exp.schedules = build_schedules(cfg, exp)
+    return exp
+
+
+class EmaDecay:
+    """`tricks.ema_decay` as a schedule target: the EMA generator reads `.decay` at every update."""
+
+    def __init__(self, ema: AveragedModel):
+        self.ema = ema
+
+    def set_scheduled(self, keys: tuple[str, ...], value: float) -> None:
+        if keys != ("ema_decay",):
+            raise KeyError(".".join(keys))
+        self.ema.decay = value
+
+
+class ObjectiveParts:
+    """`objective.*` as a schedule target: its losses' and own penalty's arguments by their config names
+    (objective.d_loss.a, objective.penalty.weight), other numbers as the Objective's attributes."""
+
+    def __init__(self, objective: Any):
+        self.objective = objective
+        self.parts = {"d_loss": objective.d_loss, "g_loss": objective.g_loss, "g_penalty": objective.g_penalty,
+                      "penalty": getattr(objective, "own_penalty", objective.d_penalty)}
+
+    def set_scheduled(self, keys: tuple[str, ...], value: float) -> None:
+        if keys[0] in self.parts:
+            return assign(self.parts, keys, value)
+        if len(keys) != 1 or not isinstance(getattr(self.objective, keys[0]), (int, float)):
+            raise KeyError(".".join(keys))
+        setattr(self.objective, keys[0], value)
+
+
+def build_schedules(cfg: DictConfig, exp: Experiment) -> ScheduledValues | None:
+    """The config's schedules over the run: optimizer.*, objective.*, regularizer.*, tricks.ema_decay."""
+    if not cfg.get("schedules"):
+        return None
+    game = exp.game
+    regularizer = getattr(game, "regularizer", None)
+    root = {"optimizer": OptimizerGroups(exp.optimizer_g, exp.optimizer_d),
+            "objective": ObjectiveParts(game.objective) if hasattr(game, "objective") else {},
+            "regularizer": regularizer if regularizer is not None else {},
+            "tricks": EmaDecay(exp.ema_generator) if exp.ema_generator is not None else {}}
+    try:
+        return ScheduledValues(cfg.schedules, root, cfg.trainer.steps)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error

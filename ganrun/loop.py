@@ -34,7 +34,7 @@ from ganrun.run.progress import Progress
 from ganrun.run.sweeps import hparams_of, varying_keys
 from ganrun.run.writer import RunWriter
 from ganrun.safe_io import append_line, atomic_write
-from ganrun.tricks import keep_training
+from ganrun.tricks import ema_decay_at, keep_training
 
 
 @dataclass
@@ -82,6 +82,8 @@ def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] 
     if exp.discriminator is not None:
         values.update({"loss/D": zero, "grad_norm/D": zero})
     counts = {"D": 0, "G": 0}
+    if exp.schedules is not None:  # the config's schedules: every scheduled value for this step
+        exp.schedules.step(step - 1)
     game.start_step(step)
 
     # ---- D updates: k = d_steps of them, or while loss_D > t_d (tricks.adaptive); G held fixed
@@ -118,6 +120,9 @@ def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] 
 
     # ---- after the updates: G's moving average, the game's and objective's state, the LR schedules
     if exp.ema_generator is not None:
+        halflife = session.cfg.tricks.ema_halflife
+        if halflife is not None:  # the half-life ramp of StyleGAN2-ADA and R3GAN
+            exp.ema_generator.decay = ema_decay_at(step, halflife, session.cfg.tricks.ema_rampup)
         exp.ema_generator.update_parameters(exp.generator)
     values.update(game.end_step(step))  # e.g. BEGAN's k_t
     for scheduler in filter(None, (exp.scheduler_d, exp.scheduler_g)):
@@ -131,8 +136,10 @@ def loop_scalars(session: Session, values: dict[str, Tensor], step: int, started
     scalars = {(name if "/" in name else f"objective/{name}"): float(value.detach())
                for name, value in values.items() if not name.startswith("counts/")}
     exp, tricks = session.exp, session.cfg.tricks
-    if tricks.ema_decay is not None:
-        scalars["tricks/ema_decay"] = tricks.ema_decay
+    if exp.ema_generator is not None:
+        scalars["tricks/ema_decay"] = exp.ema_generator.decay
+    if exp.schedules is not None:
+        scalars.update(exp.schedules.scalars())
     if tricks.adaptive.t_d is not None:
         scalars["tricks/d_updates"] = float(values["counts/D"])
     if tricks.adaptive.t_g is not None:

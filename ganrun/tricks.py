@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 # ---------------------------------------------------------------- what D sees
 
@@ -121,8 +121,25 @@ class ReplayBuffer:
 def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
     """EMA of G's weights (Yazici et al. 2019; Karras et al. 2018's G_ema): after each update
     w_ema <- decay w_ema + (1 - decay) w (the first update copies w). Batch-norm statistics are
-    averaged too (use_buffers), so the averaged G samples without a separate BN pass."""
-    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    averaged too (use_buffers), so the averaged G samples without a separate BN pass. The decay is read
+    at every update from `ema.decay`, so a schedule or the half-life ramp (`ema_decay_at`) can move it."""
+    def lerp(averaged: list[Tensor], current: list[Tensor], num_averaged: Any) -> None:
+        if averaged[0].is_floating_point() or averaged[0].is_complex():  # lists come grouped by dtype
+            torch._foreach_lerp_(averaged, current, 1 - ema.decay)
+        else:  # integer buffers (BN's num_batches_tracked), as torch's get_ema_multi_avg_fn
+            for old, new in zip(averaged, current):
+                old.copy_(old * ema.decay + new * (1 - ema.decay))
+
+    ema = AveragedModel(generator, multi_avg_fn=lerp, use_buffers=True)
+    ema.decay = decay
+    return ema
+
+
+def ema_decay_at(step: int, halflife: float, rampup: float | None) -> float:
+    """The EMA decay 0.5^(1 / h) of a half-life of h G updates, ramped as StyleGAN2-ADA's and R3GAN's
+    (half-life in images min(H, rampup x images seen)): h = min(halflife, rampup x step)."""
+    h = halflife if rampup is None else min(halflife, rampup * step)
+    return 0.5 ** (1 / h) if h > 0 else 0.0
 
 
 def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:

@@ -40,6 +40,10 @@ TINY_WIDTHS = {
     "vgan": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
     "mocogan": ["architecture.generator.width=4", "architecture.discriminator.image.width=4",
                 "architecture.discriminator.video.width=4"],
+    "sngan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "r3gan": ["architecture.generator.width=8", "architecture.discriminator.width=8",
+              "architecture.generator.cardinality=4", "architecture.discriminator.cardinality=4",
+              "architecture.generator.blocks_per_stage=1", "architecture.discriminator.blocks_per_stage=1"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }

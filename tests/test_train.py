@@ -20,7 +20,8 @@ OBJECTIVES = sorted(p.stem for p in (Path(CONF_DIR) / "objective").glob("*.yaml"
 ENERGY_OBJECTIVES = {"ebgan", "began"}  # they score reconstruction energies: the autoencoder only
 # The newer objectives touch no architecture-specific code: one family each keeps the suite short
 # (the label heads and the unrolled D are tested per family in test_models / test_unrolled).
-ONE_FAMILY = {"acgan": ["dcgan"], "fgan": ["dcgan"], "unrolled": ["mlp", "dcgan"]}
+ONE_FAMILY = {"acgan": ["dcgan"], "fgan": ["dcgan"], "unrolled": ["mlp", "dcgan"],
+              **{name: [] for name in ("rpgan", "ragan", "r3gan")}}  # x {mlp, dcgan, resnet, r3gan}: test_train_recipes
 PAIRS = [(a, o) for a in ARCHITECTURES for o in OBJECTIVES
          if (o in ENERGY_OBJECTIVES) == (a == "autoencoder") and a in ONE_FAMILY.get(o, ARCHITECTURES)]
 

@@ -66,6 +66,9 @@ def validate(cfg: DictConfig) -> None:
         validate_health(cfg.health, ConfigError)
     validate_family(cfg)
     validate_tricks(cfg)
+    from ganrun.config.recipes import validate_recipes  # imports this module's helpers
+
+    validate_recipes(cfg)
 
 
 def validate_trainer(cfg: DictConfig) -> None:

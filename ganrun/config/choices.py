@@ -17,6 +17,8 @@ D_OUTPUTS = ("logit", "score", "energy", "logit_and_class")
 FEATURES = ("auto", "inception", "classifier")
 SPLITS = ("train", "test")
 SWEEP_DIRECTIONS = ("minimize", "maximize")
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # tricks.diffaugment (Zhao et al. 2020)
+SCHEDULE_KINDS = ("cosine", "linear")  # schedules.<path>.kind
 
 
 def check_choice(key: str, value: object, choices: tuple[str, ...]) -> None:

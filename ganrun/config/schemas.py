@@ -57,6 +57,7 @@ class ImageDatasetConfig:
     num_classes: Optional[int] = None
     download: bool = False
     train: bool = True
+    fraction: float = 1.0  # a fixed random share of the training items (0.1: the data-efficient setting)
 
 
 @dataclass
@@ -271,6 +272,18 @@ class TricksConfig:
     linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
     grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
     pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
+    # DiffAugment on every input of D: a list of policies, [color,translation,cutout], or one string "color,cutout"
+    diffaugment: Any = None
+    ema_halflife: Optional[float] = None  # instead of ema_decay: the EMA's half-life in G updates (decay 0.5^(1/h))
+    ema_rampup: Optional[float] = None  # with it: half-life min(ema_halflife, rampup x step) (StyleGAN2-ADA: 0.05)
+
+
+@dataclass
+class RegularizerConfig:
+    name: str = "none"
+    penalty: Any = None  # R1, R2 or both (objectives/regularizers.py), beside any objective's own penalty
+    every: int = 1  # lazy regularisation (StyleGAN2): the penalty every k-th D step, times k; 1 = every step
+    weight_l2: float = 0.0  # lambda of lambda sum ||w||^2 over D's weights; 0 = off
 
 
 SCHEMAS = {
@@ -296,6 +309,7 @@ SCHEMAS = {
     "metrics": {"default": MetricsConfig},
     "tricks": {"default": TricksConfig},
     "health": {"default": HealthConfig},  # ganrun/health/schema.py: the diagnosis' thresholds
+    "regularizer": {"default": RegularizerConfig},
 }
 
 

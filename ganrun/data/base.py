@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 
 class InMemory(Dataset):
@@ -56,3 +56,23 @@ class OnDisk(Dataset):
         x, target = self.source[index]
         label = -1 if self.num_classes is None else int(target)
         return x, torch.tensor(label, dtype=torch.int64)
+
+
+def take_fraction(dataset: Dataset, fraction: float = 1.0, seed: int = 0) -> Dataset:
+    """The data-efficient setting (Zhao et al. 2020; Karras et al. 2020, ADA): a fixed random
+    `fraction` of the items, round(fraction * N) of them, the same for every run (a permutation drawn
+    from `seed`, not from the run's seed), so runs with different seeds train on the same subset."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"dataset.fraction={fraction} must be in (0, 1]")
+    if fraction == 1:
+        return dataset
+    keep = max(1, round(fraction * len(dataset)))
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:keep].sort().values
+    if isinstance(dataset, InMemory):
+        x, y = dataset.tensors
+        dataset.tensors = (x[index], y[index])
+        return dataset
+    subset = Subset(dataset, index.tolist())
+    for key in ("name", "data_shape", "num_classes"):
+        setattr(subset, key, getattr(dataset, key))
+    return subset

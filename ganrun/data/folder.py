@@ -26,6 +26,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ganrun.errors import ConfigError
 
+from .base import take_fraction
 from .images import check_channels, check_root, transform
 
 logger = logging.getLogger(__name__)
@@ -82,9 +83,10 @@ def _images_under(folder: Path) -> tuple[list[Path], int]:
 
 def image_folder(*, name: str = "image_folder", root: Optional[str] = None, resolution: int = 64,
                  channels: int = 3, num_classes: Optional[int] = None, download: bool = False,
-                 train: bool = True) -> ImageFiles:
+                 train: bool = True, fraction: float = 1.0) -> ImageFiles:
     """A folder of images as (channels, resolution, resolution) in [-1, 1]; `download` and `train`
-    are accepted for the shared image schema and ignored (there is nothing to download or split)."""
+    are accepted for the shared image schema and ignored (there is nothing to download or split);
+    `fraction` keeps a fixed random share of the images (data/base.py's `take_fraction`)."""
     check_channels(channels)
     path = check_root(root)
     if not path.is_dir():
@@ -108,5 +110,5 @@ def image_folder(*, name: str = "image_folder", root: Optional[str] = None, reso
     if not files:
         raise ConfigError(f"dataset.root={path} holds no readable images ({skipped} unreadable; extensions: "
                           f"{' '.join(IMG_EXTENSIONS)}): point dataset.root at a folder of images")
-    return ImageFiles(files, labels, transform(resolution, channels, 3), name=name,
-                      data_shape=(channels, resolution, resolution), classes=classes)
+    return take_fraction(ImageFiles(files, labels, transform(resolution, channels, 3), name=name,
+                                    data_shape=(channels, resolution, resolution), classes=classes), fraction)

@@ -1,5 +1,8 @@
 """Image datasets from torchvision and scikit-learn: x float32 in [-1, 1] of shape (C, R, R).
 
+`fraction` keeps a fixed random share of the items (`dataset.fraction=0.1`: the data-efficient
+setting, data/base.py's `take_fraction`); the metrics always read the whole split.
+
 Every source gets DCGAN's preprocessing: Resize(R) (the shorter side) + CenterCrop(R), Grayscale(C)
 where the source has another channel count, then ToTensor + Normalize(0.5, 0.5).
 
@@ -26,7 +29,7 @@ from torchvision import transforms as T
 
 from ganrun.errors import ConfigError
 
-from .base import InMemory, OnDisk
+from .base import InMemory, OnDisk, take_fraction
 
 IN_MEMORY_BYTES = 2**30
 
@@ -119,33 +122,36 @@ def digits(*, name: str = "digits", resolution: int = 8, channels: int = 1, num_
 
 
 def mnist(*, name: str = "mnist", root: Optional[str] = "data", resolution: int = 32, channels: int = 1,
-          num_classes: Optional[int] = 10, download: bool = False, train: bool = True) -> InMemory | OnDisk:
+          num_classes: Optional[int] = 10, download: bool = False, train: bool = True,
+          fraction: float = 1.0) -> InMemory | OnDisk:
     check_channels(channels)
     source = _open(datasets.MNIST, "MNIST", "MNIST/raw/train-images-idx3-ubyte and its three sibling files",
                    root, download, train=train)
-    return _arrays(source, source.data.unsqueeze(1), name, resolution, channels)
+    return take_fraction(_arrays(source, source.data.unsqueeze(1), name, resolution, channels), fraction)
 
 
 def fashion_mnist(*, name: str = "fashion_mnist", root: Optional[str] = "data", resolution: int = 32,
                   channels: int = 1, num_classes: Optional[int] = 10, download: bool = False,
-                  train: bool = True) -> InMemory | OnDisk:
+                  train: bool = True, fraction: float = 1.0) -> InMemory | OnDisk:
     check_channels(channels)
     source = _open(datasets.FashionMNIST, "FashionMNIST",
                    "FashionMNIST/raw/train-images-idx3-ubyte and its three sibling files", root, download, train=train)
-    return _arrays(source, source.data.unsqueeze(1), name, resolution, channels)
+    return take_fraction(_arrays(source, source.data.unsqueeze(1), name, resolution, channels), fraction)
 
 
 def cifar10(*, name: str = "cifar10", root: Optional[str] = "data", resolution: int = 32, channels: int = 3,
-            num_classes: Optional[int] = 10, download: bool = False, train: bool = True) -> InMemory | OnDisk:
+            num_classes: Optional[int] = 10, download: bool = False, train: bool = True,
+          fraction: float = 1.0) -> InMemory | OnDisk:
     check_channels(channels)
     source = _open(datasets.CIFAR10, "CIFAR-10", "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
                    root, download, train=train)
     images = torch.from_numpy(source.data).permute(0, 3, 1, 2)  # (N, 32, 32, 3) -> (N, 3, 32, 32)
-    return _arrays(source, images, name, resolution, channels)
+    return take_fraction(_arrays(source, images, name, resolution, channels), fraction)
 
 
 def celeba(*, name: str = "celeba", root: Optional[str] = "data", resolution: int = 64, channels: int = 3,
-           num_classes: Optional[int] = None, download: bool = False, train: bool = True) -> OnDisk:
+           num_classes: Optional[int] = None, download: bool = False, train: bool = True,
+           fraction: float = 1.0) -> OnDisk:
     """Aligned CelebA without attributes (y = -1); train -> the 'train' split, else 'test'."""
     check_channels(channels)
     check_requirements("celeba")
@@ -161,12 +167,13 @@ def celeba(*, name: str = "celeba", root: Optional[str] = "data", resolution: in
                               "and set dataset.download=false") from err
         raise ConfigError(f"CelebA files not found under {path}: download them with dataset.download=true, "
                           f"or point dataset.root at a folder holding {layout}") from err
-    return OnDisk(source, name=name, data_shape=(channels, resolution, resolution), num_classes=None)
+    return take_fraction(OnDisk(source, name=name, data_shape=(channels, resolution, resolution),
+                                num_classes=None), fraction)
 
 
 def lsun_bedroom(*, name: str = "lsun_bedroom", root: Optional[str] = "data", resolution: int = 64,
                  channels: int = 3, num_classes: Optional[int] = None, download: bool = False,
-                 train: bool = True) -> OnDisk:
+                 train: bool = True, fraction: float = 1.0) -> OnDisk:
     """LSUN bedrooms (y = -1) from `root`/bedroom_train_lmdb (or bedroom_val_lmdb when train=false).
     Note torchvision caches the lmdb keys in a `_cache_*` file in the working directory."""
     check_channels(channels)
@@ -181,4 +188,5 @@ def lsun_bedroom(*, name: str = "lsun_bedroom", root: Optional[str] = "data", re
         source = datasets.LSUN(str(path), classes=[split], transform=transform(resolution, channels, 3))
     except ModuleNotFoundError as err:
         raise ConfigError("LSUN is stored as lmdb databases: install the reader with `pip install lmdb`") from err
-    return OnDisk(source, name=name, data_shape=(channels, resolution, resolution), num_classes=None)
+    return take_fraction(OnDisk(source, name=name, data_shape=(channels, resolution, resolution),
+                                num_classes=None), fraction)

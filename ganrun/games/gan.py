@@ -21,7 +21,9 @@ from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Histogram, Terms, Visual
 from ganrun.health.diversity import real_samples
 from ganrun.models import apply_spectral_norm
+from ganrun.diffaugment import DiffAugment
 from ganrun.objectives import Objective
+from ganrun.objectives.regularizers import Lazy, Penalties, weight_penalty
 from ganrun.rng import isolated_rng
 from ganrun.sampling import GeneratorInputs
 from ganrun.tricks import ReplayBuffer, discriminator_input, instance_noise_std, judge, packed_shape
@@ -43,7 +45,8 @@ class GeneratorVsDiscriminator(Game):
     def __init__(self, *, dataset: Any, generator: nn.Module, discriminator: nn.Module, objective: Objective, batches: Any,
                  inputs: GeneratorInputs, batch_size: int, tricks: Any, reuse_fake: bool = False,
                  evaluator: Callable[[Callable[[int], Tensor]], dict[str, float]] | None = None,
-                 fixed_inputs: tuple[Tensor, Tensor | None], real_points: Tensor | None = None, seed: int = 0):
+                 fixed_inputs: tuple[Tensor, Tensor | None], real_points: Tensor | None = None, seed: int = 0,
+                 regularizer: Lazy | None = None):
         self.generator = self.G = generator
         self.discriminator = self.D = discriminator
         self.objective, self.d_steps = objective, objective.d_steps
@@ -55,6 +58,9 @@ class GeneratorVsDiscriminator(Game):
         self.evaluator, self.fixed_inputs, self.real_points = evaluator, fixed_inputs, real_points
         self.modes, self.seed = getattr(dataset, "modes", None), seed  # a 2-D mixture's modes; the real grid's draw
         self.noise_std = 0.0
+        self.regularizer = regularizer  # the lazy R1/R2 (its call count is state)
+        policy = tricks.get("diffaugment")
+        self.augment = DiffAugment(policy) if policy else None  # Zhao et al. 2020
         self.generated: tuple[Tensor, Tensor | None] | None = None  # the D update's fakes, for reuse_fake
         self.last_real_scores: Tensor | None = None
         self.last_d_fake_scores: Tensor | None = None
@@ -66,7 +72,7 @@ class GeneratorVsDiscriminator(Game):
         return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        parts = {"batches": self.batches, "history": self.history,
+        parts = {"batches": self.batches, "history": self.history, "regularizer": self.regularizer,
                  "objective_state": self.objective if hasattr(self.objective, "state_dict") else None}
         return {name: part for name, part in parts.items() if part is not None}
 
@@ -78,7 +84,9 @@ class GeneratorVsDiscriminator(Game):
         return x, (y if self.conditional else None)
 
     def seen(self, x: Tensor) -> Tensor:
-        """What D sees of a batch: instance noise, then PacGAN packing (both no-ops when off)."""
+        """What D sees of a batch, real or fake, in D's and G's updates: DiffAugment's T(x) (G's gradient
+        flows through it), instance noise, then PacGAN packing (each a no-op when off)."""
+        x = self.augment(x) if self.augment is not None else x
         return discriminator_input(x, self.noise_std, self.tricks.pack)
 
     def discriminator_loss(self, batch: tuple[Tensor, Tensor | None]) -> tuple[Tensor, Terms]:
@@ -194,6 +202,21 @@ def label_smoothing(cfg: DictConfig) -> dict:
     return {"d_loss": {"real_target": smoothing.real, "fake_target": smoothing.fake}}
 
 
+def add_regularizer(objective: Objective, regularizer: DictConfig | None, make: Callable[..., Any]) -> Lazy | None:
+    """Adds `regularizer` (R1/R2, lazily every k D steps; an L2 penalty on D's weights) to the objective's
+    own penalty, summed; returns the lazy part (checkpointed) or None. `objective.own_penalty` keeps the
+    objective's own one (a schedule's `objective.penalty.*` reaches it)."""
+    objective.own_penalty = objective.d_penalty
+    if regularizer is None:  # a config from before the regularizer group
+        return None
+    lazy = Lazy(make(regularizer.penalty), regularizer.every) if regularizer.penalty is not None else None
+    weights = partial(weight_penalty, weight=regularizer.weight_l2) if regularizer.weight_l2 > 0 else None
+    parts = [p for p in (objective.d_penalty, lazy, weights) if p is not None]
+    if len(parts) > 1 or (parts and parts[0] is not objective.d_penalty):
+        objective.d_penalty = Penalties(parts)
+    return lazy
+
+
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "gan") -> GeneratorVsDiscriminator:
     with isolated_rng():  # reading data (a cache hit or a download) must not move the networks' init
@@ -217,9 +240,11 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
         from ganrun.metrics import build_evaluator
 
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    objective = make(cfg.objective, **label_smoothing(cfg))
+    regularizer = add_regularizer(objective, cfg.get("regularizer"), make)
     return GeneratorVsDiscriminator(
-        dataset=dataset, generator=generator, discriminator=discriminator.to(device),
-        objective=make(cfg.objective, **label_smoothing(cfg)), batches=batches, inputs=inputs,
+        dataset=dataset, generator=generator, discriminator=discriminator.to(device), regularizer=regularizer,
+        objective=objective, batches=batches, inputs=inputs,
         batch_size=trainer.batch_size, tricks=cfg.tricks, reuse_fake=trainer.reuse_fake, evaluator=evaluator,
         fixed_inputs=fixed_inputs, real_points=dataset.tensors[0][:SCATTER_SAMPLES] if points else None,
         seed=cfg.seed)

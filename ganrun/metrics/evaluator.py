@@ -105,7 +105,8 @@ def build_evaluator(metrics_cfg: DictConfig, dataset_cfg: DictConfig, device: st
         warnings.warn(f"metrics.num_samples={metrics_cfg.num_samples} is below {FID_MIN_SAMPLES}: FID is biased "
                       "upward at this size and comparable only with FIDs on as many samples", stacklevel=3)
     has_split = "train" in dataset_cfg
-    split_of = lambda train: make(dataset_cfg, train=train) if has_split else make(dataset_cfg)  # noqa: E731
+    whole = {"fraction": 1.0} if "fraction" in dataset_cfg else {}  # metrics see the whole split (dataset.fraction)
+    split_of = lambda train: make(dataset_cfg, train=train, **whole) if has_split else make(dataset_cfg)  # noqa: E731
     if family == "classifier":
         net = _classifier(dataset_cfg, split_of, has_split, metrics_cfg.cache_dir, device)
     else:

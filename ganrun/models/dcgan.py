@@ -34,9 +34,13 @@ def _channels(width: int, stages: int) -> list[int]:
 
 class Generator(nn.Module):
     def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, leaky_relu: float | None = None, pixel_shuffle: bool = False):
+        """`leaky_relu=0.2`: LeakyReLU instead of ReLU in G, and `pixel_shuffle=true`: each x2 upsampling a
+        conv to 4x the channels + PixelShuffle(2) (Shi et al. 2016) instead of a strided transposed conv;
+        both "avoid sparse gradients" (ganhacks, the Russian deck)."""
         super().__init__()
         stages = image_stages("dcgan", data_shape)
+        activation = (lambda: nn.LeakyReLU(leaky_relu)) if leaky_relu is not None else nn.ReLU
         padding, output_padding = _same_padding(kernel_size)
         self.data_shape = tuple(data_shape)
         self.num_classes = num_classes
@@ -44,13 +48,17 @@ class Generator(nn.Module):
         self.start_channels = hidden[0]
         # No biases before BN: BN subtracts each channel's batch mean, which cancels them.
         self.project = nn.Linear(latent_features(latent_dim, num_classes), hidden[0] * 4 * 4, bias=False)
-        self.start = nn.Sequential(nn.BatchNorm2d(hidden[0]), nn.ReLU())
+        self.start = nn.Sequential(nn.BatchNorm2d(hidden[0]), activation())
         layers: list[nn.Module] = []
         for i, (in_ch, out_ch) in enumerate(zip(hidden, hidden[1:] + [self.data_shape[0]])):
             is_last = i == stages - 1
-            layers.append(nn.ConvTranspose2d(in_ch, out_ch, kernel_size, stride=2, padding=padding,
-                                             output_padding=output_padding, bias=is_last))
-            layers += [nn.Tanh()] if is_last else [nn.BatchNorm2d(out_ch), nn.ReLU()]
+            if pixel_shuffle:  # (N, 4 out_ch, H, W) -> (N, out_ch, 2H, 2W)
+                layers += [nn.Conv2d(in_ch, 4 * out_ch, kernel_size, padding="same", bias=is_last),
+                           nn.PixelShuffle(2)]
+            else:
+                layers.append(nn.ConvTranspose2d(in_ch, out_ch, kernel_size, stride=2, padding=padding,
+                                                 output_padding=output_padding, bias=is_last))
+            layers += [nn.Tanh()] if is_last else [nn.BatchNorm2d(out_ch), activation()]
         self.upsample = nn.Sequential(*layers)
         self.apply(init_weights)
 

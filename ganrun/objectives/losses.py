@@ -63,16 +63,19 @@ def ns_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
 # ---------------------------------------------------------------- LSGAN (Mao et al.)
 
 
-def lsgan_d_loss(real: Tensor, fake: Tensor) -> tuple[Tensor, Terms]:
-    """min_D E (D(x) - 1)^2 + E D(G(z))^2."""
+def lsgan_d_loss(real: Tensor, fake: Tensor, a: float = 0.0, b: float = 1.0) -> tuple[Tensor, Terms]:
+    """min_D E (D(x) - b)^2 + E (D(G(z)) - a)^2 (Mao et al. 2017, eq. 2, without its common factor 1/2).
+
+    a, b are the fake and real targets: 0, 1 by default (the 0-1 coding of their eq. 9); a = -1, b = 1
+    with G's c = 0 is the case whose optimum minimises the Pearson chi^2 divergence (their eq. 8)."""
     check_scores(real, fake)
-    return (real - 1).pow(2).mean() + fake.pow(2).mean(), {}
+    return (real - b).pow(2).mean() + (fake - a).pow(2).mean(), {}
 
 
-def lsgan_g_loss(fake: Tensor) -> tuple[Tensor, Terms]:
-    """min_G E (D(G(z)) - 1)^2."""
+def lsgan_g_loss(fake: Tensor, c: float = 1.0) -> tuple[Tensor, Terms]:
+    """min_G E (D(G(z)) - c)^2: c = 1 by default (eq. 9), c = 0 for the chi^2 case (eq. 8)."""
     check_scores(fake)
-    return (fake - 1).pow(2).mean(), {}
+    return (fake - c).pow(2).mean(), {}
 
 
 # ---------------------------------------------------------------- WGAN (Arjovsky et al.)
