@@ -41,3 +41,10 @@ def negative_elbo(x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor,
     kl = kl_diagonal_gaussian(mu, logvar).mean()
     loss = nll + beta * kl
     return loss, {"loss/reconstruction": nll.detach(), "loss/KL": kl.detach(), "loss/negative_elbo": (nll + kl).detach()}
+
+
+def drift_penalty(real_scores: Tensor, weight: float = 0.001) -> tuple[Tensor, dict[str, Tensor]]:
+    """Karras et al. 2018, Sec. A.1: eps_drift * E[D(x)^2] on real scores, eps_drift = 0.001, keeping the
+    WGAN-GP critic's output from drifting far from zero."""
+    drift = real_scores.square().mean()
+    return weight * drift, {"drift": drift.detach()}
