@@ -43,6 +43,20 @@ def negative_elbo(x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor,
     return loss, {"loss/reconstruction": nll.detach(), "loss/KL": kl.detach(), "loss/negative_elbo": (nll + kl).detach()}
 
 
+class NegativeELBO:
+    """objective=vae: the negative ELBO with the decoder's `std` and the KL weight `beta`, for game=vae.
+    No adversary: `d_steps` is 0 (`adversarial: false` tells the config checks)."""
+
+    def __init__(self, *, name: str = "vae", std: float = 0.2, beta: float = 1.0, d_steps: int = 0,
+                 adversarial: bool = False, scores: str = "score"):
+        if std <= 0 or beta < 0:
+            raise ValueError(f"objective=vae needs std > 0 and beta >= 0, got std={std}, beta={beta}")
+        self.name, self.std, self.beta, self.d_steps = name, std, beta, 0
+
+    def __call__(self, x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return negative_elbo(x, reconstruction, mu, logvar, std=self.std, beta=self.beta)
+
+
 def drift_penalty(real_scores: Tensor, weight: float = 0.001) -> tuple[Tensor, dict[str, Tensor]]:
     """Karras et al. 2018, Sec. A.1: eps_drift * E[D(x)^2] on real scores, eps_drift = 0.001, keeping the
     WGAN-GP critic's output from drifting far from zero."""

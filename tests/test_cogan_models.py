@@ -8,7 +8,7 @@ import torch
 from torch.testing import assert_close
 
 from ganrun.data.base import InMemory
-from ganrun.data.domains import coupled, coupled_mnist, edges, negative
+from ganrun.data.domains import coupled, edges, negative, negative_mnist
 from ganrun.models.cogan import CoupledDiscriminator, CoupledGenerator
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -47,9 +47,10 @@ def test_discriminator_shares_its_last_layers():
     for name in ("shared.0.weight", "output.weight"):
         assert only_1[name].abs().sum() > 0 and only_2[name].abs().sum() > 0
     assert "private.1.0.weight" not in only_1 and "private.0.0.weight" not in only_2
-    s1, s2 = d(x1, x2)
+    s1, s2 = d(x1, 0), d(x2, 1)
     assert s1.shape == s2.shape == (3,)
     assert_close(s2, d.branch(1)(x2))
+    assert_close(s1, d.domain(x1, 0))
 
 
 def test_private_layers_out_of_range_is_one_sentence():
@@ -79,7 +80,7 @@ def test_coupled_halves_are_disjoint_and_transformed():
 def test_negative_mnist_from_shared_data():
     if not (DATA / "MNIST" / "raw").is_dir():
         pytest.skip(f"no MNIST under {DATA} (a clone without ../shared)")
-    pair = coupled_mnist(transform=negative, root=str(DATA), resolution=16, train=False)
+    pair = negative_mnist(root=str(DATA), resolution=16, train=False)
     a, b = pair.domains
     assert len(a) == len(b) == 5000 and pair.data_shape == (1, 16, 16)
     assert a.tensors[0].min() >= -1 and b.tensors[0].max() <= 1

@@ -7,13 +7,14 @@ from ganrun.data.base import InMemory
 from ganrun.games.helpers import side_by_side
 from ganrun.games.vae import VAEGame
 from ganrun.models.vae import VAE
+from ganrun.objectives_vae import NegativeELBO
 
 
 def _game():
     torch.manual_seed(0)
     data = InMemory(torch.rand(40, 1, 8, 8) * 2 - 1, torch.zeros(40, dtype=torch.int64), name="t", num_classes=None)
     vae = VAE(latent_dim=3, data_shape=(1, 8, 8), width=4)
-    return VAEGame(vae, data, batch_size=8, seed=0, device=torch.device("cpu"), std=0.5, beta=1.0,
+    return VAEGame(vae, data, batch_size=8, seed=0, device=torch.device("cpu"), objective=NegativeELBO(std=0.5),
                    num_grid_samples=4)
 
 
@@ -30,11 +31,11 @@ def test_loss_reaches_encoder_and_decoder():
 
 def test_grids_pair_inputs_with_reconstructions():
     game = _game()
-    grids = game.images(game.generator)
-    pairs, _ = grids["samples/reconstructions"]
+    grids = game.visuals(game.generator)
+    pairs = grids["samples/reconstructions"].tensor
     assert pairs.shape == (64, 1, 8, 8)
     assert_close(pairs[0::2], game.grid_inputs)  # inputs at even places, their reconstructions next
-    assert grids["samples/fixed"][0].shape == (4, 1, 8, 8)
+    assert grids["samples/fixed"].tensor.shape == (4, 1, 8, 8)
     assert game.generator.training  # drawing the grid left the training mode as it was
 
 

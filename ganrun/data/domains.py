@@ -55,7 +55,7 @@ def coupled(source: InMemory, transform: Transform, *, name: str) -> Coupled:
     return Coupled(a, b, name=name)
 
 
-def coupled_mnist(*, transform: Transform, name: str = "mnist_negative", root: Optional[str] = "data",
+def coupled_mnist(*, transform: Transform, name: str, root: Optional[str] = "data",
                   resolution: int = 32, channels: int = 1, num_classes: Optional[int] = 10, download: bool = False,
                   train: bool = True) -> Coupled:
     """MNIST and `transform`(MNIST) as CoGAN's two domains (dataset=mnist_negative, dataset=mnist_edge)."""
@@ -63,3 +63,13 @@ def coupled_mnist(*, transform: Transform, name: str = "mnist_negative", root: O
     if not hasattr(source, "tensors"):
         raise ValueError(f"{name} needs MNIST in memory: use dataset.resolution <= 64")
     return coupled(source, transform, name=name)
+
+
+def negative_mnist(*, name: str = "mnist_negative", **options) -> Coupled:
+    """dataset=mnist_negative: MNIST <-> negative MNIST."""
+    return coupled_mnist(transform=negative, name=name, **options)
+
+
+def edge_mnist(*, name: str = "mnist_edge", **options) -> Coupled:
+    """dataset=mnist_edge: MNIST <-> edge MNIST."""
+    return coupled_mnist(transform=edges, name=name, **options)

@@ -10,19 +10,21 @@ at the final resolution (samples of an earlier level upsampled, nearest neighbou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
+from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
+from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.helpers import in_eval_mode, objective_state
 from ganrun.models.growth import growth
 from ganrun.models.progressive import real_at, resample
 from ganrun.objectives_vae import drift_penalty
 
 
-class ProgressiveGame:
+class ProgressiveGame(Game):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, dataset: Any, *,
                  latent_dim: int, batch_size: int, seed: int, device: torch.device, fade_images: int,
                  stable_images: int, drift: float = 0.001, evaluator: Any = None, num_grid_samples: int = 64):
@@ -42,8 +44,11 @@ class ProgressiveGame:
     def side(self) -> int:
         return 4 * 2**self.level
 
-    def prepare(self, wrap: Any) -> None:
+    def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D = wrap(self.generator), wrap(self.discriminator)
+
+    def has_penalty(self) -> bool:
+        return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
         return {"batches": self.batches, **objective_state(self.objective)}
@@ -64,7 +69,7 @@ class ProgressiveGame:
         level, alpha = self.level, self.alpha
         return lambda x: discriminator(x, level, alpha)
 
-    def discriminator_loss(self, batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def discriminator_loss(self, batch: Tensor) -> tuple[Tensor, Terms]:
         with torch.no_grad():
             fake = self._fake()
         real_scores, fake_scores = self.D(batch, self.level, self.alpha), self.D(fake, self.level, self.alpha)
@@ -78,20 +83,17 @@ class ProgressiveGame:
     def after_discriminator_update(self) -> None:
         self.objective.after_discriminator_update(self.discriminator)
 
-    def generator_loss(self, batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_loss(self, batch: Tensor) -> tuple[Tensor, Terms]:
         real_scores = self.D(batch, self.level, self.alpha) if self.objective.generator_sees_real else None
         return self.objective.generator_loss(self.D(self._fake(), self.level, self.alpha), real_scores)
-
-    def end_step(self, step: int) -> dict[str, Tensor]:
-        return {}
 
     def scalars(self) -> dict[str, float]:
         return {"progressive/resolution": float(self.side), "progressive/alpha": float(self.alpha)}
 
-    def images(self, generator: nn.Module) -> dict[str, tuple[Tensor, int]]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         """Samples at the current resolution, upsampled to the final one so the grid keeps its size."""
         samples = in_eval_mode(generator, generator, self.grid_latents, self.level, self.alpha)
-        return {"samples/fixed": (resample(samples, self.final_side), 8)}
+        return {"samples/fixed": Visual(resample(samples, self.final_side), nrow=8)}
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if self.evaluator is None:
@@ -99,3 +101,22 @@ class ProgressiveGame:
         sample = lambda n: resample(in_eval_mode(generator, generator, torch.randn(n, self.latent_dim, device=self.device),  # noqa: E731
                                                self.level, self.alpha), self.final_side)
         return self.evaluator(sample)
+
+
+def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
+          name: str = "progressive", fade_images: int = 800_000, stable_images: int = 800_000,
+          drift: float = 0.001) -> ProgressiveGame:
+    """architecture=progressive; the phases in real images shown to D (the paper: 800k each)."""
+    dataset = make(cfg.dataset)
+    shape = tuple(dataset.data_shape)
+    generator = make(cfg.architecture.generator, data_shape=shape).to(device)
+    discriminator = make(cfg.architecture.discriminator, data_shape=shape).to(device)
+    evaluator = None
+    if evaluate:
+        from ganrun.metrics import build_evaluator
+
+        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    return ProgressiveGame(generator, discriminator, make(cfg.objective), dataset,
+                           latent_dim=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size, seed=seed,
+                           device=device, fade_images=fade_images, stable_images=stable_images, drift=drift,
+                           evaluator=evaluator, num_grid_samples=cfg.trainer.num_grid_samples)

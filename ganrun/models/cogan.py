@@ -78,7 +78,7 @@ class CoupledGenerator(nn.Module):
 
 
 class CoupledDiscriminator(nn.Module):
-    """`domain(x, i)` -> D_i's logits (N,); the first `private_layers` convolutions are domain i's own."""
+    """`D(x, i)` -> D_i's logits (N,); the first `private_layers` convolutions are domain i's own."""
 
     def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
                  private_layers: int = 1):
@@ -100,11 +100,10 @@ class CoupledDiscriminator(nn.Module):
         self.output = nn.Conv2d(hidden[-1], 1, 4)  # the shared logit over the 4x4 map
         self.apply(init_weights)
 
-    def domain(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        return self.output(self.shared(self.private[index](x))).flatten()
+    def forward(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        return self.output(self.shared(self.private[index](x))).flatten()  # (N,)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.domain(x1, 0), self.domain(x2, 1)
+    domain = forward
 
     def branch(self, index: int) -> Branch:
         return Branch(self, index)

@@ -46,5 +46,5 @@ class VAE(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encoder(x)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(z, labels)  # (the generator interface: an unconditional decoder takes no labels)
