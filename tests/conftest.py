@@ -25,6 +25,11 @@ TINY_WIDTHS = {
     "mlp": ["architecture.generator.width=16", "architecture.discriminator.width=16"],
     "dcgan": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
     "resnet": ["architecture.generator.width=8", "architecture.discriminator.width=8"],
+    "vae": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "cogan": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "progressive": ["architecture.generator.width=4", "architecture.discriminator.width=4",
+                    "architecture.generator.max_channels=8", "architecture.discriminator.max_channels=8",
+                    "architecture.latent_dim=8"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }

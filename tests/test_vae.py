@@ -6,7 +6,7 @@ import torch
 from torch.testing import assert_close
 
 from ganrun.models.vae import VAE
-from ganrun.objectives_vae import gaussian_nll, kl_diagonal_gaussian, negative_elbo, reparameterize
+from ganrun.objectives.vae import gaussian_nll, kl_diagonal_gaussian, negative_elbo, reparameterize
 
 
 def test_kl_of_a_diagonal_gaussian_by_hand():

@@ -7,7 +7,7 @@ from ganrun.data.base import InMemory
 from ganrun.games.helpers import side_by_side
 from ganrun.games.vae import VAEGame
 from ganrun.models.vae import VAE
-from ganrun.objectives_vae import NegativeELBO
+from ganrun.objectives.vae import NegativeELBO
 
 
 def _game():

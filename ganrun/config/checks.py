@@ -16,7 +16,7 @@ from ganrun.config.schemas import CHECKPOINT_FORMAT, CHECKPOINT_PATTERN
 from ganrun.errors import ConfigError
 
 POSITIVE = ("trainer.steps", "trainer.batch_size", "trainer.log_every", "trainer.num_grid_samples",
-            "objective.d_steps", "architecture.latent_dim", "optimizer.lr", "optimizer.generator.lr",
+            "architecture.latent_dim", "optimizer.lr", "optimizer.generator.lr",
             "optimizer.discriminator.lr", "dataset.num_modes", "dataset.side", "dataset.num_samples",
             "tricks.adaptive.max_updates", "tricks.grad_clip", "tricks.pack")
 NON_NEGATIVE = ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
@@ -52,6 +52,8 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{key} must be set: a game or objective YAML names itself and its D steps")
     for key in POSITIVE:
         positive(cfg, key)
+    # D steps: at least one, except for an objective without an adversary (objective=vae: 0)
+    positive(cfg, "objective.d_steps", allow_zero=not get(cfg, "objective.adversarial", True))
     for key in NON_NEGATIVE:
         positive(cfg, key, allow_zero=True)
     check_choice("sweep.direction", get(cfg, "sweep.direction", "minimize"),

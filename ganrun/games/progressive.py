@@ -21,7 +21,7 @@ from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.helpers import in_eval_mode, objective_state
 from ganrun.models.growth import growth
 from ganrun.models.progressive import real_at, resample
-from ganrun.objectives_vae import drift_penalty
+from ganrun.objectives.vae import drift_penalty
 
 
 class ProgressiveGame(Game):

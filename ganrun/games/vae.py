@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.helpers import in_eval_mode, side_by_side
-from ganrun.objectives_vae import reparameterize
+from ganrun.objectives.vae import reparameterize
 
 GRID_IMAGES = 32  # inputs in the reconstruction grid, each next to its reconstruction
 
