@@ -2,11 +2,12 @@
 
 import math
 
+import pytest
 import torch
 from torch.testing import assert_close
 
 from ganrun.models.vae import VAE
-from ganrun.objectives.vae import gaussian_nll, kl_diagonal_gaussian, negative_elbo, reparameterize
+from ganrun.objectives.vae import NegativeELBO, gaussian_nll, kl_diagonal_gaussian, negative_elbo, reparameterize
 
 
 def test_kl_of_a_diagonal_gaussian_by_hand():
@@ -60,3 +61,14 @@ def test_vae_shapes_and_prior_start():
     assert mu.shape == logvar.shape == (3, 6)
     assert_close(mu, torch.zeros(3, 6))  # the zero head starts q(z|x) at the prior
     assert vae(torch.randn(3, 6)).shape == (3, 1, 16, 16)
+
+
+def test_negative_elbo_object_and_its_bad_settings():
+    x = torch.tensor([[[[1.0, 0.0]]]])
+    objective = NegativeELBO(std=0.5, beta=2.0)
+    assert objective.d_steps == 0
+    loss, _ = objective(x, torch.zeros_like(x), torch.zeros(1, 2), torch.zeros(1, 2))
+    assert_close(loss, torch.tensor(2.0 + math.log(0.5 * math.pi)))  # KL 0 at the prior
+    for bad in ({"std": 0.0}, {"beta": -1.0}):
+        with pytest.raises(ValueError, match="objective=vae"):
+            NegativeELBO(**bad)

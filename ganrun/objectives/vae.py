@@ -34,7 +34,7 @@ def gaussian_nll(x: Tensor, mean: Tensor, std: float) -> Tensor:
     return squared / (2.0 * std**2) + 0.5 * dims * math.log(2.0 * math.pi * std**2)
 
 
-def negative_elbo(x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor, *, std: float = 0.1,
+def negative_elbo(x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor, *, std: float = 1.0,
                   beta: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
     """-ELBO = E_batch[nll + beta * KL] (one z per image); terms in nats per image."""
     nll = gaussian_nll(x, reconstruction, std).mean()
@@ -47,7 +47,7 @@ class NegativeELBO:
     """objective=vae: the negative ELBO with the decoder's `std` and the KL weight `beta`, for game=vae.
     No adversary: `d_steps` is 0 (`adversarial: false` tells the config checks)."""
 
-    def __init__(self, *, name: str = "vae", std: float = 0.2, beta: float = 1.0, d_steps: int = 0,
+    def __init__(self, *, name: str = "vae", std: float = 1.0, beta: float = 1.0, d_steps: int = 0,
                  adversarial: bool = False, scores: str = "score"):
         if std <= 0 or beta < 0:
             raise ValueError(f"objective=vae needs std > 0 and beta >= 0, got std={std}, beta={beta}")
