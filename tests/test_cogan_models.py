@@ -8,7 +8,7 @@ import torch
 from torch.testing import assert_close
 
 from ganrun.data.base import InMemory
-from ganrun.data.domains import coupled, edges, negative, negative_mnist
+from ganrun.data.domains import coupled, edges, mnist_negative, negative
 from ganrun.models.cogan import CoupledDiscriminator, CoupledGenerator
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -80,7 +80,7 @@ def test_coupled_halves_are_disjoint_and_transformed():
 def test_negative_mnist_from_shared_data():
     if not (DATA / "MNIST" / "raw").is_dir():
         pytest.skip(f"no MNIST under {DATA} (a clone without ../shared)")
-    pair = negative_mnist(root=str(DATA), resolution=16, train=False)
+    pair = mnist_negative(root=str(DATA), resolution=16, train=False)
     a, b = pair.domains
     assert len(a) == len(b) == 5000 and pair.data_shape == (1, 16, 16)
     assert a.tensors[0].min() >= -1 and b.tensors[0].max() <= 1

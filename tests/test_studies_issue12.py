@@ -29,3 +29,12 @@ def test_lucic2018_models_compose_as_a_trial_would():
         cfg = compose_config(["experiment=lucic2018", f"objective={model}", *extra])
         assert (cfg.objective.name, cfg.architecture.latent_dim, cfg.trainer.batch_size) == (model, 64, 64)
         assert cfg.architecture.generator.width == cfg.study.budgets.cpu.width
+
+
+def test_the_vae_objective_and_a_game_with_a_discriminator_are_refused():
+    from ganrun.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="objective=vae and game=gan do not go together.*use game=vae"):
+        compose_config(["objective=vae"])
+    with pytest.raises(ConfigError, match="objective=ns and game=vae do not go together.*use objective=vae"):
+        compose_config(["game=vae", "objective=ns"])

@@ -154,6 +154,10 @@ def validate_family(cfg: DictConfig) -> None:
     divergence = get(objective, "divergence")
     if divergence is not None:
         check_choice("objective.divergence", divergence, choices.FGAN_DIVERGENCES)
+    if get(cfg, "objective.adversarial", True) != get(cfg, "game.adversary", True):  # a VAE has no D
+        fix = "use game=vae" if not get(cfg, "objective.adversarial", True) else "use objective=vae"
+        raise ConfigError(f"objective={objective.name} and game={cfg.game.name} do not go together "
+                          f"(one trains a discriminator, the other has none): {fix}")
     equilibrium = get(objective, "equilibrium")
     if equilibrium is not None and (not 0 < equilibrium.gamma <= 1 or equilibrium.lambda_k < 0):
         raise ConfigError(f"objective.equilibrium gamma={equilibrium.gamma}, lambda_k={equilibrium.lambda_k}: "

@@ -65,11 +65,11 @@ def coupled_mnist(*, transform: Transform, name: str, root: Optional[str] = "dat
     return coupled(source, transform, name=name)
 
 
-def negative_mnist(*, name: str = "mnist_negative", **options) -> Coupled:
+def mnist_negative(*, name: str = "mnist_negative", **options) -> Coupled:
     """dataset=mnist_negative: MNIST <-> negative MNIST."""
     return coupled_mnist(transform=negative, name=name, **options)
 
 
-def edge_mnist(*, name: str = "mnist_edge", **options) -> Coupled:
+def mnist_edge(*, name: str = "mnist_edge", **options) -> Coupled:
     """dataset=mnist_edge: MNIST <-> edge MNIST."""
     return coupled_mnist(transform=edges, name=name, **options)

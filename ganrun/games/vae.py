@@ -72,7 +72,7 @@ class VAEGame(Game):
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "vae") -> VAEGame:
+          name: str = "vae", adversary: bool = False) -> VAEGame:
     """`architecture.generator` is the VAE (architecture=vae), `objective` its negative ELBO (objective=vae)."""
     dataset = make(cfg.dataset)
     vae = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape)).to(device)
