@@ -47,7 +47,7 @@ def test_every_architecture_instantiates_for_its_data(architecture):
         assert exp.discriminator(samples).shape == (3,)
 
 
-@pytest.mark.parametrize("objective", options("objective"))
+@pytest.mark.parametrize("objective", [o for o in options("objective") if o != "vae"])  # vae: only game=vae
 @pytest.mark.parametrize("optimizer", options("optimizer"))
 def test_every_objective_and_optimizer_instantiates(objective, optimizer):
     architecture = "autoencoder" if objective in ("began", "ebgan") else "dcgan"  # energies need the autoencoder
