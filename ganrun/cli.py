@@ -22,6 +22,9 @@ COMMANDS = {
                     "metrics of a checkpoint or of a folder/.npz of samples: ganrun eval checkpoint=PATH"),
     "sample": Command("ganrun.commands.sample",
                       "write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png"),
+    "translate-grid": Command("ganrun.commands.translate_grid",
+                              "a grid of held-out images translated by a checkpoint's game (CoGAN's latent search):\n"
+                              "             ganrun translate-grid checkpoint=PATH out=t.png steps=500 source=A"),
     "summarize": Command("ganrun.commands.summarize",
                          "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
     "report": Command("ganrun.commands.report",

@@ -44,6 +44,11 @@ TINY_WIDTHS = {
     "r3gan": ["architecture.generator.width=8", "architecture.discriminator.width=8",
               "architecture.generator.cardinality=4", "architecture.discriminator.cardinality=4",
               "architecture.generator.blocks_per_stage=1", "architecture.discriminator.blocks_per_stage=1"],
+    "vae": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "cogan": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "progressive": ["architecture.generator.width=4", "architecture.discriminator.width=4",
+                    "architecture.generator.max_channels=8", "architecture.discriminator.max_channels=8",
+                    "architecture.latent_dim=8"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
 }

@@ -25,12 +25,18 @@ def test_every_option_composes_and_validates(group):
         extra = {"image_folder": ["dataset.root=/tmp"], "lsun_bedroom": ["dataset.root=/tmp"], "ring": ["architecture=mlp"],
                  "grid": ["architecture=mlp"]}.get(option, []) if group == "dataset" else []
         extra += ["objective=began"] if (group, option) == ("architecture", "autoencoder") else []
+        extra += ["game=vae"] if (group, option) == ("objective", "vae") else []  # the ELBO has no D to train
         extra += ["dataset.root=/tmp"] if (group, option) in (("experiment", "lsgan"), ("experiment", "wgan_lsun")) else []
         cfg = compose_config([f"{group}={option}", *extra])
         assert cfg[group] is not None if group != "experiment" else cfg.sweep.metric  # presets are global overlays
 
 
-@pytest.mark.parametrize("architecture", options("architecture"))
+# vae, cogan and progressive belong to their games (a VAE has no D, CoGAN's G makes pairs, the
+# progressive nets take a level): tests/test_games_issue12.py trains each through its game.
+GAME_ARCHITECTURES = {"vae", "cogan", "progressive"}
+
+
+@pytest.mark.parametrize("architecture", sorted(set(options("architecture")) - GAME_ARCHITECTURES))
 def test_every_architecture_instantiates_for_its_data(architecture):
     for data in (["dataset=digits"], ["dataset=ring"] if architecture == "mlp" else ["dataset=digits",
                                                                                        "dataset.resolution=16"]):
@@ -41,7 +47,7 @@ def test_every_architecture_instantiates_for_its_data(architecture):
         assert exp.discriminator(samples).shape == (3,)
 
 
-@pytest.mark.parametrize("objective", options("objective"))
+@pytest.mark.parametrize("objective", [o for o in options("objective") if o != "vae"])  # vae: only game=vae
 @pytest.mark.parametrize("optimizer", options("optimizer"))
 def test_every_objective_and_optimizer_instantiates(objective, optimizer):
     architecture = "autoencoder" if objective in ("began", "ebgan") else "dcgan"  # energies need the autoencoder

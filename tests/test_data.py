@@ -17,6 +17,7 @@ from torchvision import datasets
 from torchvision.transforms import functional as TF
 
 import ganrun.data as data
+from ganrun.config.compose import CONF_DIR
 from ganrun.errors import ConfigError
 from ganrun.data import images
 

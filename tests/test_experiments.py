@@ -20,7 +20,8 @@ CIFAR_PNGS = SHARED_DATA / "cifar10_test1000"
 # Stand-ins: the shared MNIST's test split; CIFAR-10 PNGs (at 16x16, to stay quick) for the datasets
 # not on this machine. One D update per step keeps the WGAN presets quick too.
 LOCAL_DATA = {
-    "mnist": [f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false"],
+    **{name: [f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false"]
+       for name in ("mnist", "mnist_negative", "mnist_edge")},
     # the video presets: their clips at 16x16, 4 frames
     "moving_mnist": [f"dataset.root={SHARED_DATA}", "dataset.size=16", "dataset.resolution=16", "dataset.frames=4"],
     "weizmann_actions": [f"dataset.root={SHARED_DATA / 'weizmann_actions'}", "dataset.resolution=16",

@@ -252,7 +252,7 @@ def test_lucic2018_preset_composes_and_its_first_trial_trains_a_step(tmp_path):
     assert json.loads((job / "status.json").read_text())["status"] == "ok"
     cfg = OmegaConf.load(job / "config.yaml")
     assert cfg.dataset.name in ("mnist", "fashion_mnist")
-    assert cfg.objective.name in ("minimax", "ns", "lsgan", "wgan", "wgan_gp", "dragan")
+    assert cfg.objective.name in ("minimax", "ns", "lsgan", "wgan", "wgan_gp", "dragan", "began", "vae")
     assert cfg.optimizer.name == "adam" and 1e-5 <= cfg.optimizer.lr <= 1e-2 and 0 <= cfg.optimizer.betas[0] <= 1
     assert 1 <= cfg.objective.d_steps <= 5
     assert (cfg.trainer.steps, cfg.trainer.batch_size, cfg.architecture.latent_dim) == (1, 64, 64)

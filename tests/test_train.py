@@ -16,7 +16,8 @@ from ganrun.config.compose import CONF_DIR
 from tests.conftest import tiny_config
 
 ARCHITECTURES = ["mlp", "dcgan", "resnet", "autoencoder"]
-OBJECTIVES = sorted(p.stem for p in (Path(CONF_DIR) / "objective").glob("*.yaml"))
+# objective=vae (the VAE's ELBO, no D) trains with game=vae only: tests/test_games_issue12.py
+OBJECTIVES = sorted(p.stem for p in (Path(CONF_DIR) / "objective").glob("*.yaml") if p.stem != "vae")
 ENERGY_OBJECTIVES = {"ebgan", "began"}  # they score reconstruction energies: the autoencoder only
 # The newer objectives touch no architecture-specific code: one family each keeps the suite short
 # (the label heads and the unrolled D are tested per family in test_models / test_unrolled).

@@ -18,7 +18,7 @@ from ganrun.errors import ConfigError
 from ganrun.health.schema import validate_health
 
 POSITIVE = ("trainer.steps", "trainer.batch_size", "trainer.log_every", "trainer.num_grid_samples",
-            "objective.d_steps", "architecture.latent_dim", "optimizer.lr", "optimizer.generator.lr",
+            "architecture.latent_dim", "optimizer.lr", "optimizer.generator.lr",
             "optimizer.discriminator.lr", "dataset.num_modes", "dataset.side", "dataset.num_samples",
             "tricks.adaptive.max_updates", "tricks.grad_clip", "tricks.pack")
 NON_NEGATIVE = ("trainer.sample_every", "trainer.checkpoint_every", "trainer.num_workers", "trainer.keep_checkpoints",
@@ -54,6 +54,8 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{key} must be set: a game or objective YAML names itself and its D steps")
     for key in POSITIVE:
         positive(cfg, key)
+    # D steps: at least one, except for an objective without an adversary (objective=vae: 0)
+    positive(cfg, "objective.d_steps", allow_zero=not get(cfg, "objective.adversarial", True))
     for key in NON_NEGATIVE:
         positive(cfg, key, allow_zero=True)
     check_choice("sweep.direction", get(cfg, "sweep.direction", "minimize"),
@@ -160,6 +162,10 @@ def validate_family(cfg: DictConfig) -> None:
     divergence = get(objective, "divergence")
     if divergence is not None:
         check_choice("objective.divergence", divergence, choices.FGAN_DIVERGENCES)
+    if get(cfg, "objective.adversarial", True) != get(cfg, "game.adversary", True):  # a VAE has no D
+        fix = "use game=vae" if not get(cfg, "objective.adversarial", True) else "use objective=vae"
+        raise ConfigError(f"objective={objective.name} and game={cfg.game.name} do not go together "
+                          f"(one trains a discriminator, the other has none): {fix}")
     equilibrium = get(objective, "equilibrium")
     if equilibrium is not None and (not 0 < equilibrium.gamma <= 1 or equilibrium.lambda_k < 0):
         raise ConfigError(f"objective.equilibrium gamma={equilibrium.gamma}, lambda_k={equilibrium.lambda_k}: "

@@ -6,6 +6,7 @@ Every factory takes its YAML's keys as keyword arguments and returns a Dataset o
 
 from .base import InMemory, OnDisk
 from .batches import infinite_batches
+from .domains import mnist_edge, mnist_negative
 from .folder import ImageFiles, image_folder
 from .images import celeba, cifar10, digits, fashion_mnist, lsun_bedroom, mnist
 from .mixtures import grid, ring
@@ -16,5 +17,5 @@ from .video import video_folder, weizmann_actions
 __all__ = [
     "InMemory", "OnDisk", "ImageFiles", "infinite_batches",
     "digits", "ring", "grid", "mnist", "fashion_mnist", "cifar10", "celeba", "lsun_bedroom", "image_folder",
-    "StackedMNIST", "moving_mnist", "video_folder", "weizmann_actions",
+    "StackedMNIST", "moving_mnist", "video_folder", "weizmann_actions", "mnist_negative", "mnist_edge",
 ]
