@@ -93,16 +93,22 @@ def eval(args: list[str]) -> None:  # noqa: A001 - the command's name
     from ganrun.sampling import GeneratorInputs
     from ganrun import train
 
-    own, overrides = parse(args, {"checkpoint", "fake", "out", "device"})
+    from ganrun import commands_inspect
+
+    own, overrides = parse(args, {"checkpoint", "fake", "out", "device"} | commands_inspect.KEYS)
     device = train.resolve_device(own.get("device", "auto"))
     if "checkpoint" in own:
         saved, cfg = _checkpoint_config(own["checkpoint"], overrides)
+        commands_inspect.check(own, cfg)
         dataset, generator = load_generator(saved, cfg, device)
-        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=train.make)
-        inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim,  # the run's prior (and labels)
-                                 dataset.num_classes if is_conditional(cfg) else None, device)
-        results = evaluator(lambda n: generator(*inputs(n)))
         out = Path(own.get("out", str(Path(own["checkpoint"]).with_suffix(".metrics.json"))))
+        results = {}
+        if not commands_inspect.requested(own) or cfg.metrics.enabled:  # the usual metrics, unless only extras
+            evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=train.make)
+            inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim,  # the run's prior (and labels)
+                                     dataset.num_classes if is_conditional(cfg) else None, device)
+            results = evaluator(lambda n: generator(*inputs(n)))
+        results |= commands_inspect.evaluate(own, saved, cfg, dataset, generator, device, out)
         results = {"checkpoint": own["checkpoint"], "step": saved["step"], **results}
     elif "fake" in own:
         cfg = compose_for_fake(overrides)
