@@ -158,11 +158,11 @@ def slerp(a, b, t):
 
 
 def sample(args: list[str]) -> None:
-    import numpy as np
     import torch
     from torchvision.utils import save_image
 
     from ganrun import train
+    from ganrun.commands_latents import save_sheet
     from ganrun.config_family import is_conditional
     from ganrun.sampling import LATENT_PRIORS
 
@@ -194,14 +194,28 @@ def sample(args: list[str]) -> None:
 
     with torch.no_grad():
         samples = torch.cat([draw(i) for i in range(0, len(latents), 256)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npz":
-        np.savez(out, samples=samples.numpy())
-    elif samples.dim() == 4:
-        save_image(samples, out, nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1)
-    else:
+    if out.suffix == ".png" and samples.dim() != 4:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
-    print(f"{len(samples)} samples written to {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".png":
+        save_image(samples, out, nrow=columns, normalize=True, value_range=(-1, 1), pad_value=1)
+    # the sheet's latents (and labels), for `ganrun latents`: in the .npz, or beside the .png
+    sheet = save_sheet(out, latents, labels, own["checkpoint"], columns, samples if out.suffix == ".npz" else None)
+    print(f"{len(samples)} samples written to {out}" + ("" if sheet == out else f", their latents to {sheet}"))
+
+
+def latents(args: list[str]) -> None:
+    """`ganrun latents sheet=S.latents.npz expr="3+7-12" | pairs=3:7 out=F.png`: see commands_latents."""
+    from ganrun.commands_latents import latents as command
+
+    command(args)
+
+
+def turing(args: list[str]) -> None:
+    """`ganrun turing checkpoint=PATH [num=50] [port=8000]`: the Turing page, see commands_turing."""
+    from ganrun.commands_turing import turing as command
+
+    command(args)
 
 
 def summarize(args: list[str]) -> None:

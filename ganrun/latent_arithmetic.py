@@ -35,20 +35,25 @@ def parse(expression: str) -> list[tuple[int, list[int]]]:
     return terms
 
 
+def _terms(latents: Tensor, expression: str) -> list[tuple[int, list[int]]]:
+    terms = parse(expression)
+    bad = [i for _, indices in terms for i in indices if i >= len(latents)]
+    if bad:
+        raise ValueError(f"index {bad[0]} in '{expression}': the sheet holds {len(latents)} latents (0-{len(latents) - 1})")
+    return terms
+
+
 def compose(latents: Tensor, expression: str) -> Tensor:
     """The latent the expression names, from the sheet's latents (N, dim): (dim,)."""
     result = torch.zeros_like(latents[0])
-    for sign, indices in parse(expression):
-        bad = [i for i in indices if i >= len(latents)]
-        if bad:
-            raise ValueError(f"index {bad[0]} in '{expression}': the sheet holds {len(latents)} latents (0-{len(latents) - 1})")
+    for sign, indices in _terms(latents, expression):
         result = result + sign * latents[indices].mean(0)
     return result
 
 
 def term_latents(latents: Tensor, expression: str) -> Tensor:
     """Each term's (averaged) latent, in order, without its sign: (terms, dim), shown beside the result."""
-    return torch.stack([latents[indices].mean(0) for _, indices in parse(expression)])
+    return torch.stack([latents[indices].mean(0) for _, indices in _terms(latents, expression)])
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
