@@ -12,10 +12,15 @@ architecture.generator.width=32 architecture.discriminator.width=32 metrics=none
 trainer.checkpoint_every=0 trainer.sample_every=0"
 export OMP_NUM_THREADS=1
 run() { name=$1; shift; nice -n 10 python -m ganrun train "$@" hydra.run.dir=$OUT/$name; }
-run dcgan_mnist experiment=dcgan_mnist $COMMON
-run cgan_mnist experiment=dcgan_mnist conditional=true $COMMON
-run acgan_mnist experiment=dcgan_mnist objective=acgan $COMMON
+# RUNS picks some: RUNS="cgan_mnist acgan_mnist" STEPS=1000 sh scripts/issue15_runs.sh
+RUNS=${RUNS:-"dcgan_mnist cgan_mnist acgan_mnist dcgan_mnist100"}
+for name in $RUNS; do case $name in
+dcgan_mnist) run dcgan_mnist experiment=dcgan_mnist $COMMON ;;
+cgan_mnist) run cgan_mnist experiment=dcgan_mnist conditional=true $COMMON ;;
+acgan_mnist) run acgan_mnist experiment=dcgan_mnist objective=acgan $COMMON ;;
+dcgan_mnist100)
 python scripts/mnist_subset.py "$DATA" $OUT/mnist100 100
 run dcgan_mnist100 experiment=dcgan_mnist dataset=image_folder dataset.root=$OUT/mnist100 dataset.resolution=32 \
     dataset.channels=1 trainer.steps=$STEPS trainer.batch_size=64 architecture.generator.width=32 \
-    architecture.discriminator.width=32 metrics=none trainer.progress=off trainer.checkpoint_every=0 trainer.sample_every=0
+    architecture.discriminator.width=32 metrics=none trainer.progress=off trainer.checkpoint_every=0 trainer.sample_every=0 ;;
+esac; done
