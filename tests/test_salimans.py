@@ -130,3 +130,17 @@ def test_semi_supervised_losses_against_the_paper():
     assert_close(g_loss, torch.tensor(ln(3 / 2)))
     none_labelled, terms = semi_supervised_d_loss(real, torch.tensor([-1, -1]), fake)
     assert_close(terms["class_nll"], torch.tensor(0.0))
+
+
+def test_dcgan_discriminator_with_minibatch_discrimination_sees_the_batch():
+    from ganrun.models.dcgan import Discriminator
+
+    torch.manual_seed(0)
+    d = Discriminator((1, 8, 8), width=4, minibatch_kernels=3, minibatch_kernel_dim=2).eval()
+    x = torch.randn(4, 1, 8, 8)
+    assert d(x).shape == (4,) and d.features(x).shape == (4, 4 * 16)
+    assert d.output.in_features == 4 * 16 + 3
+    # the same image scores differently beside other images: o(x_i) sums over the batch
+    assert not torch.allclose(d(x)[:1], d(x[:1]))
+    plain = Discriminator((1, 8, 8), width=4).eval()
+    assert_close(plain(x)[:1], plain(x[:1]))
