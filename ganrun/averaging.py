@@ -89,3 +89,28 @@ class WindowAverage(nn.Module):
         width = len(self._tensors(self.module))
         self.snapshots = [[state.pop(f"snapshot.{i}.{j}") for j in range(width)] for i in range(count)]
         return super().load_state_dict(state, strict=strict)
+
+
+class HistoricalAveraging:
+    """Salimans et al.'s historical averaging for both players: each one's cost gets
+    weight * ||theta - (1/t) sum_i theta[i]||^2 over its own parameters, the average taken over the
+    parameters after each of its past updates (update_discriminator / update_generator)."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, weight: float):
+        self.weight = weight
+        self.averages = {"G": HistoricalAverage(generator), "D": HistoricalAverage(discriminator)}
+
+    def penalty(self, player: str, module: nn.Module) -> tuple[Tensor, dict[str, Tensor]]:
+        """(weight * penalty, {"historical_<player>": the penalty before its weight})."""
+        value = self.averages[player].penalty(module)
+        return self.weight * value, {f"historical_{player}": value.detach()}
+
+    def update(self, player: str, module: nn.Module) -> None:
+        self.averages[player].update(module)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {player: average.state_dict() for player, average in self.averages.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for player, average in self.averages.items():
+            average.load_state_dict(state[player])

@@ -144,3 +144,23 @@ def test_dcgan_discriminator_with_minibatch_discrimination_sees_the_batch():
     assert not torch.allclose(d(x)[:1], d(x[:1]))
     plain = Discriminator((1, 8, 8), width=4).eval()
     assert_close(plain(x)[:1], plain(x[:1]))
+
+
+def test_historical_averaging_of_both_players_weighs_each_penalty():
+    from ganrun.averaging import HistoricalAveraging
+
+    g, d = nn.Linear(1, 1, bias=False), nn.Linear(1, 1, bias=False)
+    averaging = HistoricalAveraging(g, d, weight=0.5)
+    for w in (1.0, 3.0):
+        with torch.no_grad():
+            d.weight.fill_(w)
+        averaging.update("D", d)
+    with torch.no_grad():
+        d.weight.fill_(6.0)
+    penalty, terms = averaging.penalty("D", d)  # 0.5 * (6 - 2)^2
+    assert_close(penalty, torch.tensor(8.0))
+    assert_close(terms["historical_D"], torch.tensor(16.0))
+    assert_close(averaging.penalty("G", g)[0], torch.tensor(0.0))  # G has no history yet
+    restored = HistoricalAveraging(g, d, weight=0.5)
+    restored.load_state_dict(averaging.state_dict())
+    assert_close(restored.penalty("D", d)[0], torch.tensor(8.0))
