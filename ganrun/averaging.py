@@ -2,7 +2,7 @@
 
 `HistoricalAverage` (Salimans et al. 2016, Section 3.3): the running mean (1/t) sum_{i=1}^t theta[i]
 of a player's parameters after each of its t updates so far, for the penalty
-||theta - (1/t) sum theta[i]||^2 (objectives_salimans.historical_averaging_penalty).
+||theta - (1/t) sum theta[i]||^2 (objectives.salimans.historical_averaging_penalty).
 
 `WindowAverage` (the Russian deck's "average of the weights over the last n iterations"): a copy of
 G whose weights are the plain mean of G's last n weights (after each update), used like the EMA copy
@@ -35,7 +35,7 @@ class HistoricalAverage:
 
     def penalty(self, module: nn.Module) -> Tensor:
         """||theta - avg||^2 over every parameter; 0 before the first update (no history yet)."""
-        from ganrun.objectives_salimans import historical_averaging_penalty
+        from ganrun.objectives.salimans import historical_averaging_penalty
 
         if self.count == 0:
             return next(module.parameters()).new_zeros(())

@@ -8,13 +8,14 @@ import sys
 
 import torch
 
-from ganrun import commands, train
-from ganrun.config_family import model_options
+from ganrun.commands.common import checkpoint_config
+from ganrun.experiment import make
+from ganrun.games.gan import model_options
 from ganrun.metrics.inspection import probe_of
 
-saved, cfg = commands._checkpoint_config(sys.argv[1], [])
-dataset = train.make(cfg.dataset)
+saved, cfg = checkpoint_config(sys.argv[1], [])
+dataset = make(cfg.dataset)
 _, d_options = model_options(cfg, None)
 torch.manual_seed(cfg.seed)
-discriminator = train.make(cfg.architecture.discriminator, data_shape=tuple(dataset.data_shape), **d_options)
-print(probe_of(discriminator, dataset, train.make(cfg.dataset, train=False), cfg.dataset.num_classes))
+discriminator = make(cfg.architecture.discriminator, data_shape=tuple(dataset.data_shape), **d_options)
+print(probe_of(discriminator, dataset, make(cfg.dataset, train=False), cfg.dataset.num_classes))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganrun import commands
-from ganrun.cli import UsageError
+from ganrun.commands import evaluate, latents, sample
+from ganrun.errors import UsageError
 from tests.test_cli import ganrun
 from tests.test_commands import TINY
 
@@ -27,7 +27,7 @@ def conditional_run(tmp_path_factory):
 def test_eval_memorisation_probe_and_conditional_accuracy(conditional_run):
     root, checkpoint = conditional_run
     out = root / "extras.json"
-    commands.eval([f"checkpoint={checkpoint}", f"out={out}", "memorisation=true", "num=20",  # in process: fast
+    evaluate.main([f"checkpoint={checkpoint}", f"out={out}", "memorisation=true", "num=20",  # in process: fast
                    f"test={root / 'test.npz'}", "probe=true", "probe_train=200", "probe_test=100",
                    "conditional=true", "per_class=5", "device=cpu", f"metrics.cache_dir={root / 'cache'}"])
     written = json.loads(out.read_text())
@@ -48,8 +48,7 @@ def test_eval_memorisation_probe_and_conditional_accuracy(conditional_run):
     ({"conditional": "true", "classifier": "nope.pt"}, "needs a conditional generator"),
 ])
 def test_eval_extras_are_checked_before_any_work(args, message):
-    from ganrun.cli import UsageError
-    from ganrun.commands_inspect import check
+    from ganrun.commands.inspect_checkpoint import check
     from tests.conftest import tiny_config
 
     with pytest.raises(UsageError, match=message):
@@ -66,16 +65,16 @@ def test_an_eval_extras_mistake_is_one_line(conditional_run):
 
 def test_sample_sheet_latents_then_arithmetic_and_strips(conditional_run):
     root, checkpoint = conditional_run
-    commands.sample([f"checkpoint={checkpoint}", "num=16", f"out={root / 'sheet.png'}", "device=cpu"])
+    sample.main([f"checkpoint={checkpoint}", "num=16", f"out={root / 'sheet.png'}", "device=cpu"])
     sheet = np.load(root / "sheet.latents.npz")
     assert sheet["latents"].shape == (16, 100) and sheet["labels"].tolist() == [i // 4 for i in range(16)]
     assert str(sheet["checkpoint"]) == str(checkpoint)
     with pytest.raises(UsageError, match="one of them"):
-        commands.latents([f"sheet={root / 'sheet.latents.npz'}", "expr=0", "pairs=1:2", f"out={root / 'sum.png'}"])
+        latents.main([f"sheet={root / 'sheet.latents.npz'}", "expr=0", "pairs=1:2", f"out={root / 'sum.png'}"])
     with pytest.raises(UsageError, match="index 16 .* holds 16 latents"):
-        commands.latents([f"sheet={root / 'sheet.latents.npz'}", "expr=0+16", f"out={root / 'sum.png'}"])
+        latents.main([f"sheet={root / 'sheet.latents.npz'}", "expr=0+16", f"out={root / 'sum.png'}"])
     for args, tiles in ((["expr=[0,1]-2+3", "variations=2"], (3 + 1 + 2, 1)), (["pairs=1:2,3:0", "steps=5"], (5, 2))):
-        commands.latents([f"sheet={root / 'sheet.latents.npz'}", *args, f"out={root / 'x.png'}", "device=cpu"])
+        latents.main([f"sheet={root / 'sheet.latents.npz'}", *args, f"out={root / 'x.png'}", "device=cpu"])
         assert Image.open(root / "x.png").size == (tiles[0] * 10 + 2, tiles[1] * 10 + 2)
 
 

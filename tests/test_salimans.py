@@ -11,7 +11,7 @@ from torch.testing import assert_close
 from ganrun.averaging import HistoricalAverage, WindowAverage
 from ganrun.models.dcgan import Generator
 from ganrun.models.salimans import MinibatchDiscrimination, VirtualBatchNorm, VirtualBatchNormNet
-from ganrun.objectives_salimans import (feature_matching_g_loss, historical_averaging_penalty,
+from ganrun.objectives.salimans import (feature_matching_g_loss, historical_averaging_penalty,
                                         semi_supervised_d_loss, semi_supervised_g_loss)
 
 e = math.exp
