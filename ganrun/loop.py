@@ -115,6 +115,8 @@ def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] 
     # ---- after the updates: G's moving average, the game's and objective's state, the LR schedules
     if exp.ema_generator is not None:
         exp.ema_generator.update_parameters(exp.generator)
+    if exp.window_generator is not None:
+        exp.window_generator.update_parameters(exp.generator)
     values.update(game.end_step(step))  # e.g. BEGAN's k_t
     for scheduler in filter(None, (exp.scheduler_d, exp.scheduler_g)):
         scheduler.step()
@@ -129,6 +131,8 @@ def loop_scalars(session: Session, values: dict[str, Tensor], step: int, started
     exp, tricks = session.exp, session.cfg.tricks
     if tricks.ema_decay is not None:
         scalars["tricks/ema_decay"] = tricks.ema_decay
+    if tricks.window_average:
+        scalars["tricks/window_average"] = float(tricks.window_average)
     if tricks.adaptive.t_d is not None:
         scalars["tricks/d_updates"] = float(values["counts/D"])
     if tricks.adaptive.t_g is not None:
@@ -193,6 +197,7 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
     cfg, exp, writer = session.cfg, session.exp, session.writer
     last = cfg.trainer.steps
     sampler = exp.generator if exp.ema_generator is None else exp.ema_generator.module  # EMA when on
+    sampler = sampler if exp.window_generator is None else exp.window_generator.module  # or the window's average
     if values is not None:
         scalars = loop_scalars(session, values, step, started)
         writer.scalars(step, scalars)

@@ -44,13 +44,14 @@ def checkpoint_config(path: str, overrides: list[str]) -> tuple[dict[str, Any], 
 
 
 def load_generator(saved: dict[str, Any], cfg: Any, device: Any = "cpu") -> tuple[Any, Any]:
-    """The checkpoint's dataset and generator (its EMA copy when the run kept one), in eval mode."""
+    """The checkpoint's dataset and generator (its EMA or window-averaged copy when the run kept one), in eval mode."""
     from ganrun.experiment import make
     from ganrun.games.gan import make_generator
 
     dataset = make(cfg.dataset)
     generator = make_generator(cfg, make, dataset)
-    weights = saved.get("ema_generator") or saved["generator"]
+    weights = saved.get("ema_generator") or saved.get("window_generator") or saved["generator"]
+    weights = {k: v for k, v in weights.items() if not k.startswith("snapshot.")}  # a window average's history
     try:
         generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
     except RuntimeError as error:
