@@ -36,6 +36,11 @@ def test_eval_memorisation_probe_and_conditional_accuracy(conditional_run):
                  "conditional_accuracy/9", "classifier_test_accuracy"):
         assert 0 <= written[name] <= 1, name
     assert list(root.glob("cache/real_digits_train_*")), "the training images' features are cached"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(root / "run"))
+    events.Reload()
+    assert {"memorisation/pixel", "memorisation/feature"} <= set(events.Tags()["images"])
     grid = Image.open(root / "extras.memorisation_pixel.png")
     assert grid.size == (4 * 8 + 5 * 2, 16 * 8 + 17 * 2)  # 16 rows: sample | 1st | 2nd | 3rd
 

@@ -8,7 +8,8 @@ Memorisation compares against every training image of the run's dataset; its tes
 dataset's test split (or, for a dataset with one split, `test=`: a folder of images or an .npz of
 samples); its feature space is the dataset's metrics classifier (or `classifier=`, a cached
 `classifier_*.pt`; none: pixel space only). Grids go next to the results as
-`<out>.memorisation_pixel.png` / `_feature.png` (rows: sample | 1st | 2nd | 3rd neighbour).
+`<out>.memorisation_pixel.png` / `_feature.png` (rows: sample | 1st | 2nd | 3rd neighbour), and into
+the run's TensorBoard as memorisation/pixel and memorisation/feature at the checkpoint's step.
 """
 
 from __future__ import annotations
@@ -83,6 +84,21 @@ def _splits(cfg: Any, dataset: Any, make: Any):
     return Subset(dataset, [i for i in index if i % 5]), Subset(dataset, index[::5])
 
 
+def log_grids(checkpoint: Path, step: int, grids: dict) -> None:
+    """The neighbour grids into the run's TensorBoard (memorisation/<space>) at the checkpoint's step,
+    when the checkpoint lies in a run folder (<run>/checkpoints/step_N.pt)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from ganrun.run.writer import image_grid
+
+    folder = checkpoint.resolve().parent
+    if folder.name != "checkpoints":
+        return
+    with SummaryWriter(str(folder.parent)) as writer:
+        for space, grid in grids.items():
+            writer.add_image(f"memorisation/{space}", image_grid(grid, nrow=4), step)
+
+
 def evaluate(own: dict[str, str], saved: dict, cfg: Any, dataset: Any, generator: Any, device: Any,
              out: Path) -> dict[str, float]:
     """The evaluations `own` asks for, as {name: value}; memorisation's grids are written beside `out`."""
@@ -114,6 +130,7 @@ def evaluate(own: dict[str, str], saved: dict, cfg: Any, dataset: Any, generator
             path = out.with_name(f"{out.stem}.memorisation_{space}.png")
             save_image(grid[:GRID_ROWS * 4], path, nrow=4, normalize=True, value_range=(-1, 1), pad_value=1)
             print(f"neighbour grid ({space} space) written to {path}")
+        log_grids(Path(own["checkpoint"]), saved["step"], {k: g[:GRID_ROWS * 4] for k, g in grids.items()})
     if on("probe"):
         _, d_options = model_options(cfg, dataset.num_classes if conditional else None)
         discriminator = make(cfg.architecture.discriminator, data_shape=tuple(dataset.data_shape), **d_options)
