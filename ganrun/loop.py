@@ -196,8 +196,8 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
     """Logging, grids, metrics and checkpoints at their intervals; False when the run must stop."""
     cfg, exp, writer = session.cfg, session.exp, session.writer
     last = cfg.trainer.steps
-    sampler = exp.generator if exp.ema_generator is None else exp.ema_generator.module  # EMA when on
-    sampler = sampler if exp.window_generator is None else exp.window_generator.module  # or the window's average
+    average = exp.ema_generator or exp.window_generator  # EMA when on, else the window's average when on
+    sampler = exp.generator if average is None else average.module
     if values is not None:
         scalars = loop_scalars(session, values, step, started)
         writer.scalars(step, scalars)
