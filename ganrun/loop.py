@@ -196,7 +196,7 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
     """Logging, grids, metrics and checkpoints at their intervals; False when the run must stop."""
     cfg, exp, writer = session.cfg, session.exp, session.writer
     last = cfg.trainer.steps
-    average = exp.ema_generator or exp.window_generator  # EMA when on, else the window's average when on
+    average = exp.ema_generator if exp.ema_generator is not None else exp.window_generator  # EMA, else the window
     sampler = exp.generator if average is None else average.module
     if values is not None:
         scalars = loop_scalars(session, values, step, started)
