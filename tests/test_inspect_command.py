@@ -9,17 +9,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ganrun import loop
 from ganrun.commands import evaluate, latents, sample
 from ganrun.errors import UsageError
 from tests.test_cli import ganrun
-from tests.test_commands import TINY
+from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("conditional")
-    result = ganrun("train", *TINY, "conditional=true", f"hydra.run.dir={root / 'run'}", cwd=root)
-    assert result.returncode == 0, result.stderr
+    loop.run(tiny_config("conditional=true", "trainer.checkpoint_every=0", "trainer.num_grid_samples=64"),
+             root / "run")  # in process: a subprocess costs seconds of imports
     np.savez(root / "test.npz", samples=np.random.default_rng(0).uniform(-1, 1, (20, 1, 8, 8)).astype("float32"))
     return root, root / "run" / "checkpoints" / "step_00000002.pt"
 

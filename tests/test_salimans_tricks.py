@@ -46,3 +46,15 @@ def test_salimans_tricks_refuse_networks_they_do_not_fit():
             validate(tiny_config(*overrides, architecture="mlp"))
     with pytest.raises(ConfigError, match=">= 0"):
         validate(tiny_config("tricks.window_average=-1"))
+
+
+def test_semi_supervised_game_trains_two_steps_and_reports_d_accuracy(tmp_path):
+    from ganrun.games.semi import keep_labels
+
+    kept = keep_labels(torch.tensor([0, 1, 0, 1, 0, 1, 2, 2]), 3, fraction=0.25, seed=0)  # 0.25 * 8 / 3 -> 1 a class
+    assert sorted(kept[kept >= 0].tolist()) == [0, 1, 2] and (kept >= 0).sum() == 3
+    cfg = tiny_config("game=semi", "game.labels.fraction=0.1", "metrics=default", "metrics.every=0")
+    loop.run(cfg, tmp_path)
+    scalars = json.loads((tmp_path / "final.json").read_text())["scalars"]
+    assert 0 <= scalars["metrics/classifier_accuracy"] <= 1
+    assert {"objective/class_nll", "objective/unsupervised", "objective/feature_matching"} <= set(scalars)
