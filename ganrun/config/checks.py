@@ -184,22 +184,22 @@ def validate_tricks(cfg: DictConfig) -> None:
 
 
 def validate_salimans(cfg: DictConfig) -> None:
-    """Salimans et al. 2016's tricks: values, and the networks each one needs."""
-    tricks, arch = cfg.tricks, cfg.architecture.name
-    for key in ("minibatch_discrimination.kernels", "virtual_batch_norm", "window_average"):
-        if get(cfg, f"tricks.{key}") < 0:
-            raise ConfigError(f"tricks.{key}={get(cfg, f'tricks.{key}')} must be >= 0 (0 = off)")
-    if tricks.minibatch_discrimination.kernels and arch != "dcgan":
+    """Salimans et al. 2016's tricks: values, and the networks each one needs (a checkpoint of an
+    earlier ganrun has none of these keys: all off)."""
+    arch = cfg.architecture.name
+    value = lambda key, default=0: get(cfg, f"tricks.{key}", default)  # noqa: E731
+    for key in ("minibatch_discrimination.kernels", "virtual_batch_norm", "window_average", "historical_averaging"):
+        if value(key) < 0:
+            raise ConfigError(f"tricks.{key}={value(key)} must be >= 0 (0 = off)")
+    if value("minibatch_discrimination.kernels") and arch != "dcgan":
         raise ConfigError(f"tricks.minibatch_discrimination is built into the dcgan D, not architecture={arch}")
-    if tricks.minibatch_discrimination.kernel_dim < 1:
+    if value("minibatch_discrimination.kernel_dim", 5) < 1:
         raise ConfigError("tricks.minibatch_discrimination.kernel_dim must be >= 1")
-    if tricks.virtual_batch_norm and arch not in ("dcgan", "resnet"):
+    if value("virtual_batch_norm") and arch not in ("dcgan", "resnet"):
         raise ConfigError(f"tricks.virtual_batch_norm replaces G's batch norms: architecture={arch}'s G has none; "
                           "use dcgan or resnet")
-    if tricks.feature_matching and get(cfg, "architecture.outputs") == "energy":
+    if value("feature_matching", False) and get(cfg, "architecture.outputs") == "energy":
         raise ConfigError(f"tricks.feature_matching needs a classifier D's features, not architecture={arch}")
-    if tricks.historical_averaging < 0:
-        raise ConfigError(f"tricks.historical_averaging={tricks.historical_averaging} is a weight: >= 0")
 
 
 def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -> None:
