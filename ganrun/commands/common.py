@@ -66,3 +66,26 @@ def write_json(results: dict, out: Path) -> None:
     temporary = out.with_name(f".{out.name}.tmp")
     temporary.write_text(json.dumps(results, indent=2) + "\n")
     temporary.replace(out)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def load_fake(path: Path, channels: int | None):
+    """Samples from an .npz (array `samples`, N x C x H x W in [-1, 1] or N x 2) or a folder of images."""
+    import numpy as np
+    import torch
+    from torchvision.io import ImageReadMode, decode_image
+
+    if not path.exists():
+        raise UsageError(f"fake={path} does not exist: give a folder of images or an .npz of samples")
+    if path.suffix == ".npz":
+        with np.load(path) as archive:
+            if "samples" not in archive:
+                raise UsageError(f"{path} has no array named 'samples' (N x C x H x W in [-1, 1], or N x 2)")
+            return torch.from_numpy(archive["samples"]).float()
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UsageError(f"{path} holds no images (.png/.jpg) and is not an .npz of samples")
+    mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
+    return torch.stack([decode_image(str(f), mode=mode).float() / 127.5 - 1 for f in files])

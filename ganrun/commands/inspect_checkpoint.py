@@ -66,7 +66,7 @@ def check(own: dict[str, str], cfg: Any) -> None:
 
 
 def _test_images(own: dict[str, str], cfg: Any, make: Any):
-    from ganrun.commands.evaluate import load_fake
+    from ganrun.commands.common import load_fake
     from ganrun.metrics.inspection import images_and_labels
 
     if "test" in own:
