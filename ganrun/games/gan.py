@@ -184,7 +184,7 @@ def model_options(cfg: DictConfig, num_classes: int | None) -> tuple[dict, dict]
     instead of the projection, the minibatch stddev layer, minibatch discrimination."""
     labels = {"num_classes": num_classes} if num_classes is not None else {}
     d_options = dict(labels)
-    if OmegaConf.select(cfg, "objective.scores") == "logit_and_class":  # (a 0.1 checkpoint's config has none)
+    if cfg.objective.scores == "logit_and_class":
         d_options["auxiliary_classifier"] = True
     if cfg.tricks.minibatch_std:
         d_options["minibatch_std"] = True
