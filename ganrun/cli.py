@@ -25,6 +25,11 @@ COMMANDS = {
     "translate-grid": Command("ganrun.commands.translate_grid",
                               "a grid of held-out images translated by a checkpoint's game (CoGAN's latent search):\n"
                               "             ganrun translate-grid checkpoint=PATH out=t.png steps=500 source=A"),
+    "latents": Command("ganrun.commands.latents",
+                       "arithmetic and slerp strips on a sample sheet's latents: ganrun latents sheet=S.latents.npz "
+                       "expr=\"3+7-12\" out=F.png"),
+    "turing": Command("ganrun.commands.turing",
+                      "a Turing test page on 127.0.0.1 for a checkpoint: ganrun turing checkpoint=PATH [port=8000]"),
     "summarize": Command("ganrun.commands.summarize",
                          "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
     "report": Command("ganrun.commands.report",

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel
 
+from ganrun.averaging import WindowAverage
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game
 from ganrun.run import distributed, fast_path
@@ -33,6 +34,7 @@ class Experiment:
     optimizer_g: torch.optim.Optimizer
     optimizer_d: torch.optim.Optimizer | None
     ema_generator: AveragedModel | None = None
+    window_generator: WindowAverage | None = None  # G's weights averaged over the last n steps
     scheduler_d: LambdaLR | None = None
     scheduler_g: LambdaLR | None = None
     schedules: ScheduledValues | None = None  # the config's `schedules` over the built objects (schedules.py)
@@ -72,6 +74,7 @@ def build(cfg: DictConfig, device: torch.device, *, evaluate: bool = False) -> E
         game=game, generator=game.generator, discriminator=game.discriminator,
         optimizer_g=optimizer_g, optimizer_d=optimizer_d,
         ema_generator=make_ema(game.generator, tricks.ema_decay or 0.0) if ema else None,
+        window_generator=WindowAverage(game.generator, tricks.window_average) if tricks.window_average else None,
         scheduler_d=linear_decay(optimizer_d, cfg.trainer.steps) if decay and optimizer_d is not None else None,
         scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps) if decay else None,
     )

@@ -124,6 +124,8 @@ def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] 
         if halflife is not None:  # the half-life ramp of StyleGAN2-ADA and R3GAN
             exp.ema_generator.decay = ema_decay_at(step, halflife, session.cfg.tricks.ema_rampup)
         exp.ema_generator.update_parameters(exp.generator)
+    if exp.window_generator is not None:
+        exp.window_generator.update_parameters(exp.generator)
     values.update(game.end_step(step))  # e.g. BEGAN's k_t
     for scheduler in filter(None, (exp.scheduler_d, exp.scheduler_g)):
         scheduler.step()
@@ -140,6 +142,8 @@ def loop_scalars(session: Session, values: dict[str, Tensor], step: int, started
         scalars["tricks/ema_decay"] = exp.ema_generator.decay
     if exp.schedules is not None:
         scalars.update(exp.schedules.scalars())
+    if tricks.window_average:
+        scalars["tricks/window_average"] = float(tricks.window_average)
     if tricks.adaptive.t_d is not None:
         scalars["tricks/d_updates"] = float(values["counts/D"])
     if tricks.adaptive.t_g is not None:
@@ -205,7 +209,8 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
     """Logging, grids, metrics and checkpoints at their intervals; False when the run must stop."""
     cfg, exp, writer = session.cfg, session.exp, session.writer
     last = cfg.trainer.steps
-    sampler = exp.generator if exp.ema_generator is None else exp.ema_generator.module  # EMA when on
+    average = exp.ema_generator if exp.ema_generator is not None else exp.window_generator  # EMA, else the window
+    sampler = exp.generator if average is None else average.module
     if values is not None:
         scalars = loop_scalars(session, values, step, started)
         writer.scalars(step, scalars)

@@ -1,6 +1,7 @@
 """`ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz|FILE.gif [interpolate=true] [frames=T] [seed=S]
 [device=auto]`: samples of a checkpoint's generator (its EMA copy when the run kept one) from the run's own
-prior; with `interpolate=true`, rows of great-circle paths between random latents (White 2016). A video
+prior; with `interpolate=true`, rows of great-circle paths between random latents (White 2016). The sheet's
+latents (and labels) go into the .npz, or beside a .png as FILE.latents.npz, for `ganrun latents`. A video
 game's generator (one with `sample_clips`: VGAN, MoCoGAN) writes its clips as an animated GIF grid, a
 frames-over-time PNG (a clip a row) or an .npz of (N, C, T, H, W); MoCoGAN takes any `frames`."""
 
@@ -15,10 +16,10 @@ CHUNK = 256  # samples drawn at a time
 
 
 def main(args: list[str]) -> None:
-    import numpy as np
     import torch
     from torchvision.utils import save_image
 
+    from ganrun.commands.latents import save_sheet
     from ganrun.config import arguments
     from ganrun.config.checks import is_conditional
     from ganrun.experiment import resolve_device
@@ -64,10 +65,12 @@ def main(args: list[str]) -> None:
         samples = torch.cat([draw(i) for i in range(0, len(latents), CHUNK)])
     if out.suffix == ".png" and samples.dim() != 4:
         raise UsageError("2-D samples have no image grid: write out=FILE.npz")
-    atomic_write(out, (lambda file: np.savez(file, samples=samples.numpy())) if out.suffix == ".npz" else
-                 (lambda file: save_image(samples, file, format="png", nrow=columns, normalize=True,
-                                          value_range=(-1, 1), pad_value=1)))  # WriteError: exit 5
-    print(f"{len(samples)} samples written to {out}")
+    if out.suffix == ".png":
+        atomic_write(out, lambda file: save_image(samples, file, format="png", nrow=columns, normalize=True,
+                                                  value_range=(-1, 1), pad_value=1))  # WriteError: exit 5
+    # the sheet's latents (and labels), for `ganrun latents`: in the .npz, or beside the .png
+    sheet = save_sheet(out, latents, labels, own["checkpoint"], columns, samples if out.suffix == ".npz" else None)
+    print(f"{len(samples)} samples written to {out}" + ("" if sheet == out else f", their latents to {sheet}"))
 
 
 def write_clips(generator, num: int, out: Path, noise, labels, frames: int | None) -> None:

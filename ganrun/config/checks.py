@@ -194,6 +194,26 @@ def validate_tricks(cfg: DictConfig) -> None:
         raise ConfigError("tricks.pack > 1 packs samples of different classes: set conditional=false")
     if tricks.minibatch_std and get(cfg, "architecture.outputs") == "energy":
         raise ConfigError(f"tricks.minibatch_std adds a feature to a classifier D, not to architecture={cfg.architecture.name}")
+    validate_salimans(cfg)
+
+
+def validate_salimans(cfg: DictConfig) -> None:
+    """Salimans et al. 2016's tricks: values, and the networks each one needs (a checkpoint of an
+    earlier ganrun has none of these keys: all off)."""
+    arch = cfg.architecture.name
+    value = lambda key, default=0: get(cfg, f"tricks.{key}", default)  # noqa: E731
+    for key in ("minibatch_discrimination.kernels", "virtual_batch_norm", "window_average", "historical_averaging"):
+        if value(key) < 0:
+            raise ConfigError(f"tricks.{key}={value(key)} must be >= 0 (0 = off)")
+    if value("minibatch_discrimination.kernels") and arch != "dcgan":
+        raise ConfigError(f"tricks.minibatch_discrimination is built into the dcgan D, not architecture={arch}")
+    if value("minibatch_discrimination.kernel_dim", 5) < 1:
+        raise ConfigError("tricks.minibatch_discrimination.kernel_dim must be >= 1")
+    if value("virtual_batch_norm") and arch not in ("dcgan", "resnet"):
+        raise ConfigError(f"tricks.virtual_batch_norm replaces G's batch norms: architecture={arch}'s G has none; "
+                          "use dcgan or resnet")
+    if value("feature_matching", False) and get(cfg, "architecture.outputs") == "energy":
+        raise ConfigError(f"tricks.feature_matching needs a classifier D's features, not architecture={arch}")
 
 
 def check_checkpoint_file(path: Path, name: str, folder_allowed: bool = False) -> None:

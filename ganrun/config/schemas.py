@@ -214,6 +214,12 @@ class AdaptiveConfig:
 
 
 @dataclass
+class MinibatchDiscriminationConfig:
+    kernels: int = 0  # B cross-sample features of Salimans et al. 2016 in D (dcgan); 0 = off
+    kernel_dim: int = 5  # C, the rows compared by L1 distance (their code: 5)
+
+
+@dataclass
 class TricksConfig:
     label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
     instance_noise: InstanceNoiseConfig = field(default_factory=InstanceNoiseConfig)
@@ -230,6 +236,12 @@ class TricksConfig:
     diffaugment: Any = None
     ema_halflife: Optional[float] = None  # instead of ema_decay: the EMA's half-life in G updates (decay 0.5^(1/h))
     ema_rampup: Optional[float] = None  # with it: half-life min(ema_halflife, rampup x step) (StyleGAN2-ADA: 0.05)
+    # Salimans et al. 2016
+    minibatch_discrimination: MinibatchDiscriminationConfig = field(default_factory=MinibatchDiscriminationConfig)
+    virtual_batch_norm: int = 0  # size of G's fixed reference batch for virtual batch norm; 0 = off
+    feature_matching: bool = False  # G minimises ||E f(x) - E f(G(z))||^2 on D's penultimate features
+    historical_averaging: float = 0.0  # weight of ||theta - mean of past theta||^2 in both players' losses
+    window_average: int = 0  # G's weights averaged over the last n steps (for grids and metrics); 0 = off
 
 
 @dataclass

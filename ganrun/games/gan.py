@@ -16,14 +16,17 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
+from ganrun.averaging import HistoricalAveraging
 from ganrun.config.checks import is_conditional
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Histogram, Terms, Visual
 from ganrun.health.diversity import real_samples
 from ganrun.models import apply_spectral_norm
 from ganrun.diffaugment import DiffAugment
+from ganrun.models.salimans import VirtualBatchNormNet
 from ganrun.objectives import Objective
 from ganrun.objectives.regularizers import Lazy, Penalties, weight_penalty
+from ganrun.objectives.salimans import feature_matching_g_loss
 from ganrun.rng import isolated_rng
 from ganrun.sampling import GeneratorInputs
 from ganrun.tricks import ReplayBuffer, discriminator_input, instance_noise_std, judge, packed_shape
@@ -61,6 +64,10 @@ class GeneratorVsDiscriminator(Game):
         self.regularizer = regularizer  # the lazy R1/R2 (its call count is state)
         policy = tricks.get("diffaugment")
         self.augment = DiffAugment(policy) if policy else None  # Zhao et al. 2020
+        # Salimans et al. 2016: feature matching as G's loss; historical averaging of both players' weights
+        self.feature_matching = tricks.feature_matching
+        self.historical = HistoricalAveraging(generator, discriminator, tricks.historical_averaging) \
+            if tricks.historical_averaging else None
         self.generated: tuple[Tensor, Tensor | None] | None = None  # the D update's fakes, for reuse_fake
         self.last_real_scores: Tensor | None = None
         self.last_d_fake_scores: Tensor | None = None
@@ -73,6 +80,7 @@ class GeneratorVsDiscriminator(Game):
 
     def stateful_parts(self) -> dict[str, Any]:
         parts = {"batches": self.batches, "history": self.history, "regularizer": self.regularizer,
+                 "historical_averaging": self.historical,
                  "objective_state": self.objective if hasattr(self.objective, "state_dict") else None}
         return {name: part for name, part in parts.items() if part is not None}
 
@@ -107,12 +115,17 @@ class GeneratorVsDiscriminator(Game):
                                                         real_in, fake_in)
         if penalty is not None:
             loss, terms = loss + penalty, {**terms, **penalty_terms}
+        if self.historical is not None:
+            penalty, penalty_terms = self.historical.penalty("D", self.discriminator)
+            loss, terms = loss + penalty, {**terms, **penalty_terms}
         self.last_real_scores, self.last_d_fake_scores = d_real, d_fake  # also for the histograms of D's outputs
         return loss, {**terms, "D/real": self.objective.source_scores(d_real).mean(),
                       "D/fake": self.objective.source_scores(d_fake).mean()}
 
     def after_discriminator_update(self) -> None:
         self.objective.after_discriminator_update(self.discriminator)
+        if self.historical is not None:
+            self.historical.update("D", self.discriminator)
 
     def generator_loss(self, batch: tuple[Tensor, Tensor | None]) -> tuple[Tensor, Terms]:
         if self.generated is not None:  # reuse_fake: the D update's batch, graph kept (used once)
@@ -128,14 +141,23 @@ class GeneratorVsDiscriminator(Game):
                                                  optimizer=getattr(self, "optimizer_d", None),
                                                  real=real, real_labels=real_labels, seen=self.seen)
         d_real = self.D(self.seen(real), real_labels) if self.objective.generator_sees_real else None
-        loss, terms = self.objective.generator_loss(d_fake, d_real)
+        if self.feature_matching:  # ||E f(x) - E f(G(z))||^2 on the built D's penultimate features
+            loss, terms = feature_matching_g_loss(self.discriminator.features(self.seen(real)),
+                                                  self.discriminator.features(fake_in))
+        else:
+            loss, terms = self.objective.generator_loss(d_fake, d_real)
         penalty, penalty_terms = self.objective.generator_penalty(self.discriminator, fake_in)  # reads D's encoder
         if penalty is not None:
+            loss, terms = loss + penalty, {**terms, **penalty_terms}
+        if self.historical is not None:
+            penalty, penalty_terms = self.historical.penalty("G", self.generator)
             loss, terms = loss + penalty, {**terms, **penalty_terms}
         self.last_fake_scores = d_fake
         return loss, terms
 
     def end_step(self, step: int) -> Terms:
+        if self.historical is not None:  # after G's update
+            self.historical.update("G", self.generator)
         # BEGAN: k_t from this step's real energies and the energies G was scored on
         return self.objective.after_step(self.last_real_scores, self.last_fake_scores)
 
@@ -149,6 +171,12 @@ class GeneratorVsDiscriminator(Game):
                          ("mixed_bn_batches", self.tricks.mixed_bn_batches)):
             if on:
                 values[f"tricks/{name}"] = float(self.tricks[name])
+        for name, value in (("minibatch_discrimination", self.tricks.minibatch_discrimination.kernels),
+                            ("virtual_batch_norm", self.tricks.virtual_batch_norm),
+                            ("feature_matching", self.feature_matching),
+                            ("historical_averaging", self.tricks.historical_averaging)):
+            if value:
+                values[f"tricks/{name}"] = float(value)
         return values
 
     def visuals(self, generator: nn.Module) -> dict[str, Visual | Histogram]:
@@ -177,13 +205,17 @@ class GeneratorVsDiscriminator(Game):
 def model_options(cfg: DictConfig, num_classes: int | None) -> tuple[dict, dict]:
     """Keyword arguments for G and for D beyond the architecture node's, only where a switch is on (so
     every family's defaults stay its paper's): the classes when conditional, AC-GAN's class head
-    instead of the projection, the minibatch stddev layer."""
+    instead of the projection, the minibatch stddev layer, minibatch discrimination."""
     labels = {"num_classes": num_classes} if num_classes is not None else {}
     d_options = dict(labels)
     if cfg.objective.scores == "logit_and_class":
         d_options["auxiliary_classifier"] = True
     if cfg.tricks.minibatch_std:
         d_options["minibatch_std"] = True
+    kernels = OmegaConf.select(cfg, "tricks.minibatch_discrimination.kernels", default=0)
+    if kernels:  # Salimans et al. 2016 (dcgan's D)
+        d_options["minibatch_kernels"] = kernels
+        d_options["minibatch_kernel_dim"] = cfg.tricks.minibatch_discrimination.kernel_dim
     return labels, d_options
 
 
@@ -191,7 +223,12 @@ def make_generator(cfg: DictConfig, make: Callable[..., Any], dataset: Any) -> n
     """G as the config builds it for `dataset` (also what `ganrun eval` and `ganrun sample` load)."""
     num_classes = dataset.num_classes if is_conditional(cfg) else None
     g_options, _ = model_options(cfg, num_classes)
-    return make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options)
+    generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options)
+    reference = OmegaConf.select(cfg, "tricks.virtual_batch_norm", default=0)
+    if reference:  # virtual batch norm (Salimans et al. 2016): a fixed reference batch, a buffer of G
+        inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim, num_classes, torch.device("cpu"))
+        generator = VirtualBatchNormNet(generator, *inputs.fixed(reference, seed=cfg.seed + 2))
+    return generator
 
 
 def label_smoothing(cfg: DictConfig) -> dict:
@@ -222,8 +259,8 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
     with isolated_rng():  # reading data (a cache hit or a download) must not move the networks' init
         dataset = make(cfg.dataset)
     num_classes = dataset.num_classes if is_conditional(cfg) else None
-    g_options, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev
-    generator = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape), **g_options).to(device)
+    _, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev/discrimination
+    generator = make_generator(cfg, make, dataset).to(device)  # virtual batch norm's wrapper when on
     # PacGAN: D judges `pack` samples at once, so its input has pack times the channels.
     discriminator = make(cfg.architecture.discriminator,
                          data_shape=packed_shape(tuple(dataset.data_shape), cfg.tricks.pack), **d_options)

@@ -15,6 +15,7 @@ from torch import nn
 from ganrun.models import image_stages, init_weights
 from ganrun.models.layers import (MinibatchStdDev, conditioned, label_head, latent_features, normalization,
                                   with_labels)
+from ganrun.models.salimans import MinibatchDiscrimination
 
 
 def _same_padding(kernel_size: int) -> tuple[int, int]:
@@ -71,7 +72,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
                  num_classes: int | None = None, auxiliary_classifier: bool = False, minibatch_std: bool = False,
-                 norm: str = "batch"):
+                 norm: str = "batch", minibatch_kernels: int = 0, minibatch_kernel_dim: int = 5):
         super().__init__()
         stages = image_stages("dcgan", data_shape)
         padding, _ = _same_padding(kernel_size)
@@ -89,12 +90,25 @@ class Discriminator(nn.Module):
         # capacity to use it.
         layers += [MinibatchStdDev()] if minibatch_std else []
         self.downsample = nn.Sequential(*layers)
-        channels = hidden[-1] + int(minibatch_std)
-        # A 4x4 valid convolution over the 4x4 map: a linear layer to one logit.
-        self.output = nn.Conv2d(channels, 1, 4)
-        self.label_head = label_head(num_classes, channels * 4 * 4, auxiliary_classifier)
+        features = (hidden[-1] + int(minibatch_std)) * 4 * 4
+        # Salimans et al.'s minibatch discrimination appends B cross-sample features to the flattened map
+        self.minibatch = MinibatchDiscrimination(features, minibatch_kernels, minibatch_kernel_dim) \
+            if minibatch_kernels else None
+        # A 4x4 valid convolution over the 4x4 map: a linear layer to one logit (a Linear with minibatch features).
+        self.output = nn.Conv2d(features // 16, 1, 4) if self.minibatch is None else nn.Linear(features + minibatch_kernels, 1)
+        self.label_head = label_head(num_classes, features + minibatch_kernels, auxiliary_classifier)
         self.apply(init_weights)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """D's penultimate features, the flattened last map: (N, width*2^(n-1) [+ 1] * 16)."""
+        return self.downsample(x).flatten(1)
+
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.downsample(x)  # (N, width*2^(n-1) [+ 1], 4, 4)
-        return conditioned(self.label_head, self.output(features).flatten(), features.flatten(1), labels)  # (N,)
+        maps = self.downsample(x)  # (N, width*2^(n-1) [+ 1], 4, 4)
+        features = maps.flatten(1)
+        if self.minibatch is None:
+            score = self.output(maps).flatten()
+        else:
+            features = self.minibatch(features)  # (N, F + B)
+            score = self.output(features).squeeze(1)
+        return conditioned(self.label_head, score, features, labels)  # (N,)

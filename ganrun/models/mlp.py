@@ -90,6 +90,10 @@ class Discriminator(nn.Module):
         self.output = nn.Linear(in_features, 1)
         self.label_head = label_head(num_classes, in_features, auxiliary_classifier)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """D's penultimate features (N, width[+1]): what its last layer and label head see."""
+        return self.hidden(x)
+
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.hidden(x)  # (N, width)
+        features = self.features(x)  # (N, width)
         return conditioned(self.label_head, self.output(features).squeeze(1), features, labels)  # (N,)

@@ -114,6 +114,10 @@ class Discriminator(nn.Module):
         self.output = nn.Linear(width, 1)
         self.label_head = label_head(num_classes, width, auxiliary_classifier)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """D's penultimate features (N, width[+1]): the blocks' output, averaged over space."""
+        return self.blocks(x).mean(dim=(2, 3))
+
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.blocks(x).mean(dim=(2, 3))  # (N, width): global mean over space
+        features = self.features(x)  # (N, width): global mean over space
         return conditioned(self.label_head, self.output(features).squeeze(1), features, labels)  # (N,)
