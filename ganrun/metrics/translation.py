@@ -130,3 +130,17 @@ class TranslationMetrics:
             out["A2B2A/L1"] = cycle_error(self.a, self.translate(b2a, fake_b))
             out["B2A2B/L1"] = cycle_error(self.b, self.translate(a2b, fake_a))
         return out
+
+
+def luminance(images: Tensor) -> Tensor:
+    """[0, 1] RGB (N, 3, H, W) -> Y (N, 1, H, W) of ITU-R BT.601 in [16/255, 235/255], as MATLAB's rgb2ycbcr."""
+    weights = images.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255
+    return (images * weights).sum(1, keepdim=True) + 16 / 255
+
+
+def sr_scores(outputs: Tensor, targets: Tensor, scale: int) -> dict[str, float]:
+    """PSNR and SSIM on the luminance channel with `scale` border pixels shaved (the SR benchmarks'
+    protocol, as SRGAN's Table 2), for one image pair (1, 3, H, W) in [-1, 1]."""
+    x, y = (luminance(unit(t))[..., scale:-scale, scale:-scale] for t in (outputs, targets))
+    psnr = peak_signal_noise_ratio(x, y, data_range=1.0)
+    return {"PSNR": float(psnr), "SSIM": float(structural_similarity_index_measure(x, y, data_range=1.0))}
