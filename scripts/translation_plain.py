@@ -37,8 +37,8 @@ def adam(params, lr):
 
 
 def pix2pix(args, adversarial=True):
-    train = aligned(root=args.root, direction=args.direction, load_size=args.load, crop_size=args.size)
-    test = aligned(root=args.root, direction=args.direction, load_size=args.load, crop_size=args.size, train=False)
+    train = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size)
+    test = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size, train=False)
     g = UNet(3, 3, size=args.size, width=args.width)
     d = ConditionalPatchGAN(3, 3, width=args.width, n_layers=args.n_layers)
     opt_g, opt_d = adam(g.parameters(), args.lr), adam(d.parameters(), args.lr)
@@ -69,8 +69,8 @@ def pix2pix(args, adversarial=True):
 
 
 def cyclegan(args):
-    train = unaligned(root=args.root, load_size=args.load, crop_size=args.size)
-    test = unaligned(root=args.root, load_size=args.load, crop_size=args.size, train=False)
+    train = unaligned(root=args.root, load_size=args.load, resolution=args.size)
+    test = unaligned(root=args.root, load_size=args.load, resolution=args.size, train=False)
     g_ab, g_ba = (ResnetGenerator(3, 3, width=args.width, n_blocks=args.blocks) for _ in range(2))
     d_a, d_b = (PatchGAN(3, width=args.width, n_layers=args.n_layers, norm="instance") for _ in range(2))
     opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), args.lr)

@@ -9,7 +9,8 @@ Splits: `train=True` reads `train`, else `test` (or `val` when a paired root has
 
 Every image is decoded once, resized to `load_size` x `load_size` (bicubic, as the reference's
 `Resize([load, load])`) and kept as uint8 (N, C, L, L); `RandomCropFlip` (augment.py) crops
-`crop_size` and flips per batch while training. The test split is resized to `crop_size` directly
+`resolution` (the reference's crop_size) and flips per batch while training. The test split is resized
+to `resolution` directly
 (no crop, no flip), so metrics see whole images.
 
 Channels: `channels_a` / `channels_b` = null infers each domain's from its files (1 when every image is
@@ -123,8 +124,8 @@ class Domain(Dataset):
 
 def _sizes(load_size: int, crop_size: int, train: bool) -> int:
     if not 8 <= crop_size <= load_size:
-        raise ConfigError(f"dataset.crop_size={crop_size} and dataset.load_size={load_size}: "
-                          "need 8 <= crop_size <= load_size")
+        raise ConfigError(f"dataset.resolution={crop_size} and dataset.load_size={load_size}: "
+                          "need 8 <= resolution (the crop) <= load_size")
     return load_size if train else crop_size
 
 
@@ -159,7 +160,7 @@ def _check_pair_sizes(files_a: list[Path], files_b: Optional[list[Path]]) -> Non
 
 
 def aligned(*, name: str = "aligned", root: Optional[str] = None, direction: str = "AtoB", load_size: int = 286,
-            crop_size: int = 256, channels_a: Optional[int] = None, channels_b: Optional[int] = None,
+            resolution: int = 256, channels_a: Optional[int] = None, channels_b: Optional[int] = None,
             max_items: Optional[int] = None, train: bool = True, **_: object) -> Domains:
     """pix2pix's paired data; `a` is the input (A, or B when direction=BtoA), `b` the target."""
     if direction not in DIRECTIONS:
@@ -173,6 +174,7 @@ def aligned(*, name: str = "aligned", root: Optional[str] = None, direction: str
     if not files_a:
         raise ConfigError(f"dataset.root={path}: no images in its {split} split")
     _check_pair_sizes(files_a, files_b)
+    crop_size = resolution
     size = _sizes(load_size, crop_size, train)
     channels = [domain_channels(files_a, channels_a, f"dataset.channels_a ({path})"),
                 domain_channels(files_b or files_a, channels_b, f"dataset.channels_b ({path})")]
@@ -196,7 +198,7 @@ def aligned(*, name: str = "aligned", root: Optional[str] = None, direction: str
 
 
 def unaligned(*, name: str = "unaligned", root: Optional[str] = None, direction: str = "AtoB", load_size: int = 286,
-              crop_size: int = 256, channels_a: Optional[int] = None, channels_b: Optional[int] = None,
+              resolution: int = 256, channels_a: Optional[int] = None, channels_b: Optional[int] = None,
               max_items: Optional[int] = None, train: bool = True, **_: object) -> Domains:
     """CycleGAN's unpaired data: `a` from trainA (or testA), `b` from trainB (or testB); swapped by BtoA."""
     if direction not in DIRECTIONS:
@@ -212,6 +214,7 @@ def unaligned(*, name: str = "unaligned", root: Optional[str] = None, direction:
     for folder, found in zip(folders, files):
         if not found:
             raise ConfigError(f"{folder} holds no images (extensions: {' '.join(IMG_EXTENSIONS)})")
+    crop_size = resolution
     size = _sizes(load_size, crop_size, train)
     channels = [domain_channels(files[0], channels_a, f"dataset.channels_a ({folders[0]})"),
                 domain_channels(files[1], channels_b, f"dataset.channels_b ({folders[1]})")]
