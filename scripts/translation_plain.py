@@ -40,7 +40,7 @@ def pix2pix(args, adversarial=True):
     train = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size)
     test = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size, train=False)
     g = UNet(3, 3, size=args.size, width=args.width)
-    d = ConditionalPatchGAN(3, 3, width=args.width, n_layers=args.n_layers)
+    d = ConditionalPatchGAN(PatchGAN(6, width=args.width, n_layers=args.n_layers))
     opt_g, opt_d = adam(g.parameters(), args.lr), adam(d.parameters(), args.lr)
     augment, order = RandomCropFlip(args.size, seed=args.seed), torch.Generator().manual_seed(args.seed)
 

@@ -65,7 +65,7 @@ def test_patchgan_receptive_field_is_what_the_network_sees():
 
 
 def test_conditional_patchgan_sees_the_pair():
-    net = ConditionalPatchGAN(1, 3, width=4, n_layers=1)
+    net = ConditionalPatchGAN(PatchGAN(4, width=4, n_layers=1))
     assert net.patchgan.net[0].in_channels == 4
     assert net(torch.randn(2, 1, 16, 16), torch.randn(2, 3, 16, 16)).shape == (2, 1, 6, 6)
 

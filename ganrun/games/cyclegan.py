@@ -21,7 +21,7 @@ from ganrun.data import infinite_batches
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains, check_same_channels
 from ganrun.games.pool import ImagePool
-from ganrun.games.translation import evaluating, fixed_batch, rows, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, rows, splits, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
 from ganrun.objectives_translation import cycle_loss, identity_loss, patch_scores
 
@@ -127,3 +127,21 @@ class CycleGAN:
             return {}
         nets = unwrapped(generator)
         return self.metrics(translate_fn(nets["A2B"]), translate_fn(nets["B2A"]))
+
+
+def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
+          name: str = "cyclegan", cycle_weight: float = 10.0, identity_weight: float = 0.5, cycle_p: int = 1,
+          pool_size: int = 50, flip: bool = True, grid_rows: int = 4) -> CycleGAN:
+    """G: A -> B and F: B -> A from the architecture's generator, D_A and D_B from its discriminator."""
+    train, test = splits(lambda **split: make(cfg.dataset, **split))
+    (ca, size), cb = (train.shape_a[0], train.crop_size), train.shape_b[0]
+    g = cfg.architecture.generator
+    generator = nn.ModuleDict({"A2B": make(g, in_channels=ca, out_channels=cb, size=size),
+                               "B2A": make(g, in_channels=cb, out_channels=ca, size=size)}).to(device)
+    d = cfg.architecture.discriminator
+    discriminator = nn.ModuleDict({"A": make(d, in_channels=ca, size=size),
+                                   "B": make(d, in_channels=cb, size=size)}).to(device)
+    return CycleGAN(generator, discriminator, make(cfg.objective), train, test, batch_size=cfg.trainer.batch_size,
+                    seed=seed, device=device, cycle_weight=cycle_weight, identity_weight=identity_weight,
+                    cycle_p=cycle_p, pool_size=pool_size, flip=flip, grid_rows=grid_rows,
+                    metrics=metrics_for(cfg, train, test, device) if evaluate else None)

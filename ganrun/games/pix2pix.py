@@ -18,8 +18,9 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains
-from ganrun.games.translation import evaluating, fixed_batch, rows, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, rows, splits, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
+from ganrun.models.patchgan import ConditionalPatchGAN
 from ganrun.objectives_translation import l1_reconstruction, patch_scores, pix2pix_discriminator_loss
 
 Terms = dict[str, Tensor]
@@ -101,3 +102,19 @@ class Pix2Pix:
         if self.metrics is None:
             return {}
         return self.metrics(translate_fn(unwrapped(generator)))
+
+
+def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
+          name: str = "pix2pix", l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
+          grid_rows: int = 8) -> Pix2Pix:
+    """U-Net G (input channels -> target channels) and, unless L1-only, the conditional PatchGAN on both."""
+    train, test = splits(lambda **split: make(cfg.dataset, **split))
+    (ca, size), cb = (train.shape_a[0], train.crop_size), train.shape_b[0]
+    generator = make(cfg.architecture.generator, in_channels=ca, out_channels=cb, size=size).to(device)
+    discriminator = None
+    if adversarial:
+        patchgan = make(cfg.architecture.discriminator, in_channels=ca + cb, size=size)
+        discriminator = ConditionalPatchGAN(patchgan).to(device)
+    return Pix2Pix(generator, discriminator, make(cfg.objective), train, test, batch_size=cfg.trainer.batch_size,
+                   seed=seed, device=device, l1_weight=l1_weight, flip=flip, grid_rows=grid_rows,
+                   metrics=metrics_for(cfg, train, test, device) if evaluate else None)

@@ -102,3 +102,26 @@ class SimGAN:
         scores = self.evaluator.evaluate_samples(refined)
         keep = ("FID_classifier", "KID_classifier")
         return {f"refined/{k}": scores[k] for k in keep} | {f"unrefined/{k}": self._unrefined[k] for k in keep}
+
+
+def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
+          name: str = "simgan", weight: float = 1.0, history: int = 640, grid_rows: int = 16,
+          synthetic: Optional[Callable[..., Any]] = None) -> SimGAN:
+    """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
+    real = make(cfg.dataset)
+    train, test = synthetic(train=True), synthetic(train=False)
+    if tuple(train.data_shape) != tuple(real.data_shape):
+        from ganrun.errors import ConfigError  # noqa: PLC0415
+
+        raise ConfigError(f"synthetic images {tuple(train.data_shape)} and dataset={cfg.dataset.name} images "
+                          f"{tuple(real.data_shape)} differ: set game.synthetic.resolution and dataset.resolution alike")
+    channels = real.data_shape[0]
+    generator = make(cfg.architecture.generator, channels=channels).to(device)
+    discriminator = make(cfg.architecture.discriminator, in_channels=channels, size=real.data_shape[-1]).to(device)
+    evaluator = None
+    if evaluate:
+        from ganrun.metrics import build_evaluator  # noqa: PLC0415
+
+        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    return SimGAN(generator, discriminator, make(cfg.objective), train, real, test, batch_size=cfg.trainer.batch_size,
+                  seed=seed, device=device, weight=weight, history=history, grid_rows=grid_rows, evaluator=evaluator)

@@ -126,3 +126,21 @@ class SRGAN:
                             totals[f"{name}/{key}{suffix}"] = totals.get(f"{name}/{key}{suffix}", 0.0) + value
                 out |= {key: value / len(data.images) for key, value in totals.items()}
         return out
+
+
+def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
+          name: str = "srgan", adversarial: bool = True, adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
+          content_scale: float = 1.0, init_generator: Optional[str] = None, grid_rows: int = 4,
+          content: Optional[Callable[[], nn.Module]] = None) -> SRGAN:
+    """SRResNet G (optionally from a checkpoint's generator), the SRGAN D unless SRResNet, phi = `content`."""
+    train, tests = make(cfg.dataset), make(cfg.dataset, train=False)
+    generator = make(cfg.architecture.generator, channels=3, scale=train.scale)
+    if init_generator is not None:
+        from ganrun.run.checkpoint import load  # noqa: PLC0415 - only when starting from SRResNet
+
+        generator.load_state_dict(load(init_generator)["generator"])
+    discriminator = make(cfg.architecture.discriminator, channels=3).to(device) if adversarial else None
+    phi = content() if content is not None else nn.Identity()
+    return SRGAN(generator.to(device), discriminator, make(cfg.objective), phi, train, tests,
+                 batch_size=cfg.trainer.batch_size, seed=seed, device=device, adversarial_weight=adversarial_weight,
+                 content_scale=content_scale, grid_rows=grid_rows, evaluate=evaluate)

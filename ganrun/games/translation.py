@@ -9,7 +9,7 @@ A | G(A) | F(G(A))), each image upscaled by nearest neighbour to at least `GRID_
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -88,3 +88,10 @@ def translate_fn(network: nn.Module) -> Callable[[Tensor], Tensor]:
             return network(x)
     return translate
 
+
+
+def metrics_for(cfg: Any, train: Domains, test: Domains, device: torch.device) -> TranslationMetrics:
+    """The translation metrics with the run's `metrics` settings (cache, batch, KID subsets, seed)."""
+    m = cfg.metrics
+    return build_metrics(train, test, cache_dir=m.cache_dir, device=device, batch_size=m.batch_size,
+                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed)

@@ -55,11 +55,12 @@ class PatchGAN(nn.Module):
 
 
 class ConditionalPatchGAN(nn.Module):
-    """pix2pix's D(x, y): a PatchGAN on the input x and the (real or translated) output y, concatenated."""
+    """pix2pix's D(x, y): a PatchGAN (built for in + out channels) on the input x and the (real or
+    translated) output y, concatenated along channels."""
 
-    def __init__(self, in_channels: int, out_channels: int, **patchgan) -> None:
+    def __init__(self, patchgan: nn.Module) -> None:
         super().__init__()
-        self.patchgan = PatchGAN(in_channels + out_channels, **patchgan)
+        self.patchgan = patchgan
 
     def forward(self, condition: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.patchgan(torch.cat([condition, image], dim=1))
