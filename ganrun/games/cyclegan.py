@@ -43,6 +43,7 @@ class CycleGAN:
         self.augment = RandomCropFlip(train.crop_size, flip=flip, seed=seed)
         self.pools = {d: ImagePool(pool_size, seed=seed + i) for i, d in enumerate("AB")}
         self.fixed = fixed_batch(test, grid_rows, device)
+        self.channels, self.size = {"AtoB": train.shape_a[0], "BtoA": train.shape_b[0]}, train.crop_size
         self.metrics = metrics
         self._g: dict[str, Callable[[Tensor], Tensor]] = dict(generator.items())
         self._d: dict[str, Callable[[Tensor], Tensor]] = dict(discriminator.items())
@@ -121,6 +122,10 @@ class CycleGAN:
             fake_b, fake_a = g(a), f(b)
             return {"translation/A_G(A)_F(G(A))": rows(a, fake_b, f(fake_b)),
                     "translation/B_F(B)_G(F(B))": rows(b, fake_a, g(fake_a))}
+
+    def translator(self, direction: str) -> tuple[nn.Module, int, int]:
+        """G (AtoB) or F (BtoA), its input channels and size, for `ganrun translate`."""
+        return self.generator["A2B" if direction == "AtoB" else "B2A"], self.channels[direction], self.size
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if self.metrics is None:

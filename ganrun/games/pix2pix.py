@@ -36,6 +36,7 @@ class Pix2Pix:
         self.batches = infinite_batches(train, batch_size, seed=seed, device=device)
         self.augment = RandomCropFlip(train.crop_size, flip=flip, seed=seed)
         self.fixed = fixed_batch(test, grid_rows, device)
+        self.input_channels, self.size = train.shape_a[0], train.crop_size
         self.metrics = metrics
         self._g: Callable[[Tensor], Tensor] = generator
         self._d: Optional[Callable[[Tensor, Tensor], Tensor]] = discriminator
@@ -97,6 +98,12 @@ class Pix2Pix:
         with torch.no_grad(), evaluating(network):
             out = network(x)
         return {"translation/input_output_target": rows(x, out, y)}
+
+    def translator(self, direction: str) -> tuple[nn.Module, int, int]:
+        """G, its input channels and size, for `ganrun translate` (one direction: the dataset's)."""
+        if direction != "AtoB":
+            raise ValueError("a pix2pix generator translates one way: its input domain to its target (direction=AtoB)")
+        return self.generator, self.input_channels, self.size
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if self.metrics is None:

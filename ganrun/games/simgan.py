@@ -34,6 +34,7 @@ class SimGAN:
         self.history = ReplayBuffer(history, 0.5) if history else None
         self.test = test_synthetic.tensors[0]
         self.fixed = self.test[:grid_rows].to(device)
+        self.channels, self.size = self.test.shape[1], self.test.shape[-1]
         self.evaluator, self.device = evaluator, device
         self._unrefined: Optional[dict[str, float]] = None
         self._g: Callable[[Tensor], Tensor] = generator
@@ -89,6 +90,10 @@ class SimGAN:
         with torch.no_grad(), evaluating(network):
             refined = network(self.fixed)
         return {"translation/synthetic_refined": rows(self.fixed, refined)}
+
+    def translator(self, direction: str) -> tuple[nn.Module, int, int]:
+        """R, its channels and size, for `ganrun translate`."""
+        return self.generator, self.channels, self.size
 
     @torch.no_grad()
     def evaluate(self, generator: nn.Module) -> dict[str, float]:

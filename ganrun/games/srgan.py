@@ -109,6 +109,10 @@ class SRGAN:
             sr = network(lr).clamp(-1, 1)
         return {"translation/bicubic_SR_HR": rows(upsample_bicubic(lr, self.scale), sr, self.fixed)}
 
+    def translator(self, direction: str) -> tuple[nn.Module, int, None]:
+        """G, RGB input at any size, for `ganrun translate` (the output is `scale` times larger)."""
+        return self.generator, 3, None
+
     @torch.no_grad()
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if not self.enabled:
