@@ -36,18 +36,18 @@ def adam(params, lr):
     return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
 
 
-def pix2pix(args, adversarial=True):
-    train = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size)
-    test = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size, train=False)
-    g = UNet(3, 3, size=args.size, width=args.width)
-    d = ConditionalPatchGAN(PatchGAN(6, width=args.width, n_layers=args.n_layers))
-    opt_g, opt_d = adam(g.parameters(), args.lr), adam(d.parameters(), args.lr)
-    augment, order = RandomCropFlip(args.size, seed=args.seed), torch.Generator().manual_seed(args.seed)
+def pix2pix_step(g, d, train, *, batch, seed, lr=2e-4, adversarial=True, l1_weight=100.0):
+    """One pix2pix iteration as the reference's `optimize_parameters`: G forward once, D on (x, y) and
+    (x, G(x).detach()) with the halved BCE loss, then G on BCE + lambda L1 (D frozen). Returns `step()`."""
+    opt_g = adam(g.parameters(), lr)
+    opt_d = adam(d.parameters(), lr) if adversarial else None
+    augment, order = RandomCropFlip(train.crop_size, seed=seed), torch.Generator().manual_seed(seed)
 
     def step():
-        index = torch.randint(len(train), (args.batch,), generator=order)
+        index = torch.randint(len(train), (batch,), generator=order)
         x, y = augment(train.a[index], train.b[index])
         fake = g(x)
+        loss_g = l1_weight * (fake - y).abs().mean()
         if adversarial:
             real_s, fake_s = d(x, y), d(x, fake.detach())
             loss_d = 0.5 * (F.binary_cross_entropy_with_logits(real_s, torch.ones_like(real_s))
@@ -57,33 +57,27 @@ def pix2pix(args, adversarial=True):
             opt_d.step()
             d.requires_grad_(False)
             score = d(x, fake)
-            loss_g = F.binary_cross_entropy_with_logits(score, torch.ones_like(score)) + 100 * (fake - y).abs().mean()
+            loss_g = loss_g + F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
             d.requires_grad_(True)
-        else:
-            loss_g = 100 * (fake - y).abs().mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+    return step
 
-    return train, test, step, lambda a, b: {"grid": rows(a, translate_fn(g)(a), b)}, (translate_fn(g),)
 
-
-def cyclegan(args):
-    train = unaligned(root=args.root, load_size=args.load, resolution=args.size)
-    test = unaligned(root=args.root, load_size=args.load, resolution=args.size, train=False)
-    g_ab, g_ba = (ResnetGenerator(3, 3, width=args.width, n_blocks=args.blocks) for _ in range(2))
-    d_a, d_b = (PatchGAN(3, width=args.width, n_layers=args.n_layers, norm="instance") for _ in range(2))
-    opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), args.lr)
-    opt_d = adam(list(d_a.parameters()) + list(d_b.parameters()), args.lr)
-    augment, order = RandomCropFlip(args.size, seed=args.seed), torch.Generator().manual_seed(args.seed)
-    pool_a, pool_b = ImagePool(50, seed=args.seed), ImagePool(50, seed=args.seed + 1)
+def cyclegan_step(g_ab, g_ba, d_a, d_b, train, *, batch, seed, lr=2e-4, pool_size=50):
+    """One CycleGAN iteration (LSGAN, lambda 10, identity 0.5, pools of 50), D before G as ganrun's loop."""
+    opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()), lr)
+    opt_d = adam(list(d_a.parameters()) + list(d_b.parameters()), lr)
+    augment, order = RandomCropFlip(train.crop_size, seed=seed), torch.Generator().manual_seed(seed)
+    pool_a, pool_b = ImagePool(pool_size, seed=seed), ImagePool(pool_size, seed=seed + 1)
 
     def mse_to(scores, value):
         return (scores - value).pow(2).mean()
 
     def step():
-        a = augment(train.a[torch.randint(len(train.a), (args.batch,), generator=order)])[0]
-        b = augment(train.b[torch.randint(len(train.b), (args.batch,), generator=order)])[0]
+        a = augment(train.a[torch.randint(len(train.a), (batch,), generator=order)])[0]
+        b = augment(train.b[torch.randint(len(train.b), (batch,), generator=order)])[0]
         fake_b, fake_a = g_ab(a), g_ba(b)
         loss_d = 0.0
         for d, real, fake, pool in ((d_b, b, fake_b, pool_b), (d_a, a, fake_a, pool_a)):
@@ -102,6 +96,34 @@ def cyclegan(args):
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+    return step
+
+
+def timed(step, steps, log_every):
+    """(step, wall time) after every `log_every` steps, as ganrun's logging steps."""
+    log = []
+    for i in range(1, steps + 1):
+        step()
+        if i % log_every == 0 or i == steps:
+            log.append((i, time.time()))
+    return log
+
+
+def pix2pix(args, adversarial=True):
+    train = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size)
+    test = aligned(root=args.root, direction=args.direction, load_size=args.load, resolution=args.size, train=False)
+    g = UNet(3, 3, size=args.size, width=args.width)
+    d = ConditionalPatchGAN(PatchGAN(6, width=args.width, n_layers=args.n_layers))
+    step = pix2pix_step(g, d, train, batch=args.batch, seed=args.seed, lr=args.lr, adversarial=adversarial)
+    return train, test, step, lambda a, b: {"grid": rows(a, translate_fn(g)(a), b)}, (translate_fn(g),)
+
+
+def cyclegan(args):
+    train = unaligned(root=args.root, load_size=args.load, resolution=args.size)
+    test = unaligned(root=args.root, load_size=args.load, resolution=args.size, train=False)
+    g_ab, g_ba = (ResnetGenerator(3, 3, width=args.width, n_blocks=args.blocks) for _ in range(2))
+    d_a, d_b = (PatchGAN(3, width=args.width, n_layers=args.n_layers, norm="instance") for _ in range(2))
+    step = cyclegan_step(g_ab, g_ba, d_a, d_b, train, batch=args.batch, seed=args.seed, lr=args.lr)
 
     def grids(a, b):
         ab, ba = translate_fn(g_ab), translate_fn(g_ba)
