@@ -18,17 +18,18 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
+from ganrun.games.base import Game, Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains, check_same_channels
 from ganrun.games.pool import ImagePool
-from ganrun.games.translation import evaluating, fixed_batch, metrics_for, rows, splits, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, splits, visual, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
 from ganrun.objectives_translation import cycle_loss, identity_loss, patch_scores
 
 Terms = dict[str, Tensor]
 
 
-class CycleGAN:
+class CycleGAN(Game):
     def __init__(self, generator: nn.ModuleDict, discriminator: nn.ModuleDict, objective: Any, train: Domains,
                  test: Domains, *, batch_size: int, seed: int, device: torch.device, cycle_weight: float = 10.0,
                  identity_weight: float = 0.5, cycle_p: int = 1, pool_size: int = 50, flip: bool = True,
@@ -52,6 +53,9 @@ class CycleGAN:
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self._g = {k: wrap(m) for k, m in self.generator.items()}
         self._d = {k: wrap(m) for k, m in self.discriminator.items()}
+
+    def has_penalty(self) -> bool:
+        return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
         return {"batches_a": self.batches["a"], "batches_b": self.batches["b"], "augment": self.augment,
@@ -78,7 +82,8 @@ class CycleGAN:
                                                         real, fake)
         named = {f"D_{domain}/{k}": v for k, v in {**terms, **penalty_terms}.items()}
         named |= {f"D_{domain}/real": real_scores.detach().mean(), f"D_{domain}/fake": fake_scores.detach().mean()}
-        return 0.5 * (loss + penalty), named  # the reference halves each D's loss
+        loss = loss if penalty is None else loss + penalty
+        return 0.5 * loss, named  # the reference halves each D's loss
 
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         a, b = batch
@@ -114,14 +119,14 @@ class CycleGAN:
     def scalars(self) -> dict[str, float]:
         return {"tricks/pool_fill_A": len(self.pools["A"].images) / max(self.pools["A"].size, 1)}
 
-    def visuals(self, generator: nn.Module) -> dict[str, Tensor]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         nets = unwrapped(generator)
         g, f = nets["A2B"], nets["B2A"]
         a, b = self.fixed
         with torch.no_grad(), evaluating(g, f):
             fake_b, fake_a = g(a), f(b)
-            return {"translation/A_G(A)_F(G(A))": rows(a, fake_b, f(fake_b)),
-                    "translation/B_F(B)_G(F(B))": rows(b, fake_a, g(fake_a))}
+            return {"translation/A_G(A)_F(G(A))": visual(a, fake_b, f(fake_b)),
+                    "translation/B_F(B)_G(F(B))": visual(b, fake_a, g(fake_a))}
 
     def translator(self, direction: str) -> tuple[nn.Module, int, int]:
         """G (AtoB) or F (BtoA), its input channels and size, for `ganrun translate`."""

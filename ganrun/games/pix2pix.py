@@ -16,9 +16,10 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
+from ganrun.games.base import Game, Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains
-from ganrun.games.translation import evaluating, fixed_batch, metrics_for, rows, splits, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, splits, visual, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
 from ganrun.models.patchgan import ConditionalPatchGAN
 from ganrun.objectives_translation import l1_reconstruction, patch_scores, pix2pix_discriminator_loss
@@ -26,7 +27,7 @@ from ganrun.objectives_translation import l1_reconstruction, patch_scores, pix2p
 Terms = dict[str, Tensor]
 
 
-class Pix2Pix:
+class Pix2Pix(Game):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, train: Domains,
                  test: Domains, *, batch_size: int, seed: int, device: torch.device, l1_weight: float = 100.0,
                  flip: bool = True, grid_rows: int = 8, metrics: Optional[TranslationMetrics] = None) -> None:
@@ -45,6 +46,9 @@ class Pix2Pix:
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self._g = wrap(self.generator)
         self._d = wrap(self.discriminator) if self.discriminator is not None else None
+
+    def has_penalty(self) -> bool:
+        return self.discriminator is not None and self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
         parts = {"batches": self.batches, "augment": self.augment}
@@ -69,8 +73,9 @@ class Pix2Pix:
         real_scores, fake_scores = patch_scores(self._d(x, y)), patch_scores(self._d(x, fake))
         loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
         penalty, penalty_terms = self.objective.penalty(lambda out: patch_scores(self.discriminator(x, out)), y, fake)
+        loss = loss if penalty is None else loss + penalty
         terms = {**terms, **penalty_terms, "D/real": real_scores.detach().mean(), "D/fake": fake_scores.detach().mean()}
-        return pix2pix_discriminator_loss(loss + penalty), terms
+        return pix2pix_discriminator_loss(loss), terms
 
     def after_discriminator_update(self) -> None:
         if self.discriminator is not None:
@@ -92,12 +97,12 @@ class Pix2Pix:
     def scalars(self) -> dict[str, float]:
         return {}
 
-    def visuals(self, generator: nn.Module) -> dict[str, Tensor]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         x, y = self.fixed
         network = unwrapped(generator)
         with torch.no_grad(), evaluating(network):
             out = network(x)
-        return {"translation/input_output_target": rows(x, out, y)}
+        return {"translation/input_output_target": visual(x, out, y)}
 
     def translator(self, direction: str) -> tuple[nn.Module, int, int]:
         """G, its input channels and size, for `ganrun translate` (one direction: the dataset's)."""

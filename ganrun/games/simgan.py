@@ -15,14 +15,15 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
-from ganrun.games.translation import evaluating, rows, unwrapped
+from ganrun.games.base import Game, Visual
+from ganrun.games.translation import evaluating, unwrapped, visual
 from ganrun.objectives_translation import patch_scores, self_regularization
 from ganrun.tricks import ReplayBuffer
 
 Terms = dict[str, Tensor]
 
 
-class SimGAN:
+class SimGAN(Game):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, synthetic: Any, real: Any,
                  test_synthetic: Any, *, batch_size: int, seed: int, device: torch.device, weight: float = 1.0,
                  history: int = 640, grid_rows: int = 8, evaluator: Optional[Any] = None) -> None:
@@ -43,6 +44,9 @@ class SimGAN:
 
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self._g, self._d = wrap(self.generator), wrap(self.discriminator)
+
+    def has_penalty(self) -> bool:
+        return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
         parts = {"synthetic": self.synthetic, "real": self.real, "objective": self.objective}
@@ -66,7 +70,8 @@ class SimGAN:
         real_scores, fake_scores = patch_scores(self._d(real)), patch_scores(self._d(refined))
         loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
         penalty, penalty_terms = self.objective.penalty(lambda x: patch_scores(self.discriminator(x)), real, refined)
-        return loss + penalty, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
+        loss = loss if penalty is None else loss + penalty
+        return loss, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
                                 "D/fake": fake_scores.detach().mean()}
 
     def after_discriminator_update(self) -> None:
@@ -85,11 +90,11 @@ class SimGAN:
     def scalars(self) -> dict[str, float]:
         return {"tricks/history_fill": self.history.fill()} if self.history is not None else {}
 
-    def visuals(self, generator: nn.Module) -> dict[str, Tensor]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         network = unwrapped(generator)
         with torch.no_grad(), evaluating(network):
             refined = network(self.fixed)
-        return {"translation/synthetic_refined": rows(self.fixed, refined)}
+        return {"translation/synthetic_refined": visual(self.fixed, refined)}
 
     def translator(self, direction: str) -> tuple[nn.Module, int, int]:
         """R, its channels and size, for `ganrun translate`."""

@@ -17,8 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data.augment import to_float
+from ganrun.games.base import Game, Visual
 from ganrun.data.superres import RandomPatches, SRImages, downsample, upsample_bicubic
-from ganrun.games.translation import evaluating, rows, unwrapped
+from ganrun.games.translation import evaluating, unwrapped, visual
 from ganrun.metrics.translation import sr_scores
 from ganrun.objectives_translation import SRGAN_ADVERSARIAL_WEIGHT, content_loss, perceptual_loss
 
@@ -35,7 +36,7 @@ def centre_patches(data: SRImages, count: int) -> Tensor:
     return to_float(torch.stack(crops))
 
 
-class SRGAN:
+class SRGAN(Game):
     def __init__(self, generator: nn.Module, discriminator: Optional[nn.Module], objective: Any, content: nn.Module,
                  train: SRImages, tests: dict[str, SRImages], *, batch_size: int, seed: int, device: torch.device,
                  adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT, content_scale: float = 1.0,
@@ -57,6 +58,9 @@ class SRGAN:
         self._g = wrap(self.generator)
         self._d = wrap(self.discriminator) if self.discriminator is not None else None
 
+    def has_penalty(self) -> bool:
+        return self.discriminator is not None and self.objective.has_penalty
+
     def stateful_parts(self) -> dict[str, Any]:
         return {"patches": self.patches} | ({"objective": self.objective} if self.discriminator is not None else {})
 
@@ -76,7 +80,8 @@ class SRGAN:
         real_scores, fake_scores = self._d(hr), self._d(fake)
         loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
         penalty, penalty_terms = self.objective.penalty(self.discriminator, hr, fake)
-        return loss + penalty, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
+        loss = loss if penalty is None else loss + penalty
+        return loss, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
                                 "D/fake": fake_scores.detach().mean()}
 
     def after_discriminator_update(self) -> None:
@@ -102,12 +107,12 @@ class SRGAN:
     def scalars(self) -> dict[str, float]:
         return {}
 
-    def visuals(self, generator: nn.Module) -> dict[str, Tensor]:
+    def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         network = unwrapped(generator)
         lr = downsample(self.fixed, self.scale)
         with torch.no_grad(), evaluating(network):
             sr = network(lr).clamp(-1, 1)
-        return {"translation/bicubic_SR_HR": rows(upsample_bicubic(lr, self.scale), sr, self.fixed)}
+        return {"translation/bicubic_SR_HR": visual(upsample_bicubic(lr, self.scale), sr, self.fixed)}
 
     def translator(self, direction: str) -> tuple[nn.Module, int, None]:
         """G, RGB input at any size, for `ganrun translate` (the output is `scale` times larger)."""

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data.augment import RandomCropFlip, to_float
 from ganrun.data.translation import Domains, check_splits_match
+from ganrun.games.base import Visual
 from ganrun.metrics.translation import TranslationMetrics, domain_classifier, resized
 
 GRID_SIDE = 128  # upscale small images in the grids until they are readable
@@ -42,13 +43,24 @@ def evaluating(*modules: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
-def rows(*columns: Tensor) -> Tensor:
-    """Images (N, C, S, S) of each column -> one grid image (3, N * S', len(columns) * S'), S' >= GRID_SIDE."""
+def tiles(*columns: Tensor) -> Tensor:
+    """Images (N, C, S, S) of each column -> (N * len(columns), 3, S', S') in [-1, 1], row by row (item i's
+    columns side by side), upscaled by nearest neighbour so that S' >= GRID_SIDE; grey as 3 equal channels."""
     scale = max(1, -(-GRID_SIDE // columns[0].shape[-1]))
-    tiles = [c.detach().float().cpu().expand(-1, 3, -1, -1) for c in columns]  # grey -> 3 equal channels
-    tiles = [F.interpolate(t, scale_factor=scale, mode="nearest") if scale > 1 else t for t in tiles]
-    grid = torch.cat([torch.cat(list(t), dim=1) for t in tiles], dim=2)  # rows stacked, columns side by side
-    return grid.clamp(-1, 1).add(1).div(2)  # [0, 1] for the writer
+    images = torch.stack([c.detach().float().cpu().expand(-1, 3, -1, -1) for c in columns], dim=1).flatten(0, 1)
+    images = F.interpolate(images, scale_factor=scale, mode="nearest") if scale > 1 else images
+    return images.clamp(-1, 1)
+
+
+def rows(*columns: Tensor) -> Tensor:
+    """The grid as one image (3, N * S', len(columns) * S') in [0, 1], for scripts that save PNGs."""
+    images = tiles(*columns).unflatten(0, (-1, len(columns)))  # (N, k, 3, S', S')
+    return torch.cat([torch.cat(list(row), dim=2) for row in images], dim=1).add(1).div(2)
+
+
+def visual(*columns: Tensor) -> Visual:
+    """The grid for TensorBoard: one row per item, one column per stage (input | output | target ...)."""
+    return Visual(tiles(*columns), nrow=len(columns))
 
 
 def test_tensors(test: Domains) -> tuple[Tensor, Tensor]:
