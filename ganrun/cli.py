@@ -1,161 +1,54 @@
-"""`ganrun <command> [overrides]`: the command line.
-
-`train` is a Hydra app. Before Hydra creates a run folder (and before torch is imported, which takes
-seconds), the overrides of every job are composed and validated here, so a mistake answers within
-about a second with one line and exit code 2, and leaves nothing on disk.
-"""
+"""`ganrun <command> [arguments]`: the one entry point. Commands come from the table below, each a
+module of ganrun/commands/ with `main(args)`; a mistake in any of them is one line and exit code 2."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-USAGE = """usage: ganrun <command> [overrides] [hydra flags]
-
-commands:
-  train      train a GAN: ganrun train dataset=mnist architecture=dcgan objective=lsgan
-             ganrun train --help lists every config group and option; -m runs a sweep
-  eval       metrics of a checkpoint or of a folder/.npz of samples: ganrun eval checkpoint=PATH
-  sample     write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png
-  summarize  the table of a sweep: ganrun summarize outputs/sweeps/<folder>
-"""
-EXIT_USAGE = 2
-EXIT_NONFINITE = 3  # trainer.on_nan: a NaN or Inf stopped training (SIGTERM/SIGINT: 143/130, preemption.py)
+from importlib import import_module
+from typing import NamedTuple
 
 
-class UsageError(Exception):
-    """A user mistake, reported as one line (no traceback) with exit code 2."""
+class Command(NamedTuple):
+    module: str
+    summary: str
 
 
-class NonFiniteError(RuntimeError):
-    """Training met a NaN or Inf and stopped (guard.py): one line, exit code EXIT_NONFINITE."""
+COMMANDS = {
+    "train": Command("ganrun.commands.train",
+                     "train a GAN: ganrun train dataset=mnist architecture=dcgan objective=lsgan\n"
+                     "             ganrun train --help lists every config group and option; -m runs a sweep"),
+    "eval": Command("ganrun.commands.evaluate",
+                    "metrics of a checkpoint or of a folder/.npz of samples: ganrun eval checkpoint=PATH"),
+    "sample": Command("ganrun.commands.sample",
+                      "write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png"),
+    "summarize": Command("ganrun.commands.summarize",
+                         "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
+}
+USAGE_LINE = f"usage: ganrun {{{','.join(COMMANDS)}}} [key=value ...] (ganrun --help)"
 
 
-def fail(message: str) -> None:
-    """Print one line and exit 2; HYDRA_FULL_ERROR=1 or GANRUN_DEBUG=1 re-raise for the traceback."""
-    debug = os.environ.get("HYDRA_FULL_ERROR") == "1" or os.environ.get("GANRUN_DEBUG") == "1"
-    if debug and sys.exc_info()[0] is not None:
-        raise
-    print(f"ganrun: error: {message}", file=sys.stderr)
-    sys.exit(EXIT_USAGE)
-
-
-def describe(error: BaseException) -> str:
-    """One line from Hydra's and OmegaConf's multi-line composition errors."""
-    from hydra.errors import MissingConfigException, OverrideParseException
-
-    text = str(error)
-    if isinstance(error, MissingConfigException) and "Available options in" in text:
-        missing = text.split("Could not find '")[1].split("'")[0]  # e.g. objective/foo
-        group, _, option = missing.rpartition("/")
-        options = [line.strip() for line in text.split("Available options in")[1].splitlines()[1:]
-                   if line.startswith("\t") and "provider=" not in line]
-        return f"{group} has no option '{option}': choose one of {', '.join(options)} (e.g. {group}={options[0]})"
-    if isinstance(error, OverrideParseException):
-        return f"{text.splitlines()[0]}: overrides look like key=value (see ganrun train --help)"
-    cause = error.__cause__ or error.__context__
-    if cause is not None and "Error merging override" in text:
-        override = text.rpartition("override ")[2]
-        return f"{override}: {str(cause).splitlines()[0]}"
-    if "Could not override" in text and "To append" in text:
-        key = text.split("'")[1]
-        return f"{key} is not a config key (a typo?): ganrun train --cfg job lists every key"
-    return text.strip().splitlines()[0]
-
-
-def split_args(args: list[str]) -> tuple[list[str], list[str]]:
-    overrides = [a for a in args if not a.startswith("-")]
-    flags = [a for a in args if a.startswith("-")]
-    return overrides, flags
-
-
-def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """The override list of every job a basic sweep would launch (one list for a single run)."""
-    if not multirun:
-        return [overrides]
-    if any(o.startswith("hydra/sweeper=") for o in overrides):
-        return [[o for o in overrides if "," not in o and "(" not in o]]  # other sweepers: check the fixed part
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    return [list(job) for batch in batches for job in batch]
-
-
-def check_train_overrides(args: list[str]) -> None:
-    """Compose and validate every job of `ganrun train args`; exit 2 with one line on the first error."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf, open_dict
-
-    from ganrun.config import ConfigError, register_schemas, validate
-    from ganrun.resume import check_output_folder, check_run_folder
-
-    overrides, flags = split_args(args)
-    multirun = "-m" in flags or "--multirun" in flags
-    register_schemas()
-    try:
-        jobs = job_overrides(overrides, multirun)
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            for job in jobs:
-                cfg = compose(config_name="train", overrides=job, return_hydra_config=True)
-                output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
-                with open_dict(cfg):
-                    cfg.pop("hydra")
-                missing = sorted(OmegaConf.missing_keys(cfg))
-                if missing:
-                    raise ConfigError(f"{missing[0]} must be set (e.g. {missing[0]}=/path/to/data)")
-                OmegaConf.resolve(cfg)
-                validate(cfg)
-                # Before Hydra writes there: writable, and a run it would continue has this config.
-                check_output_folder(output) if multirun else check_run_folder(output, cfg)
-    except Exception as error:  # noqa: BLE001 - every composition error becomes one line
-        fail(describe(error) if not isinstance(error, ConfigError) else str(error))
-
-
-def train(args: list[str]) -> None:
-    passthrough = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc"}
-    informative = passthrough.intersection(args) or any(a.startswith("--info") for a in args)
-    if not informative:
-        check_train_overrides(args)
-    torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not informative
-    if torchrun:
-        if "-m" in args or "--multirun" in args:
-            fail("under torchrun ganrun trains one run on every process: sweep without torchrun (see README, Sweeps)")
-        from ganrun import distributed  # imports torch
-
-        overrides, flags = split_args(args)
-        args = [*distributed.one_run_folder(overrides), *flags]
-    from ganrun.app import train_app
-    from ganrun.sweeps import exit_code_of_last_sweep
-
-    sys.argv = ["ganrun train", *args]
-    train_app()
-    if torchrun:
-        distributed.stop()
-    if exit_code_of_last_sweep():  # the sweep finished, but some of its jobs failed (summary.md says which)
-        sys.exit(exit_code_of_last_sweep())
+def usage() -> str:
+    lines = [USAGE_LINE.split(" (")[0], "", "commands:"]
+    lines += [f"  {name:<10} {command.summary}" for name, command in COMMANDS.items()]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE, end="")
-        return
-    command, args = argv[0], argv[1:]
-    if command == "train":
-        train(args)
-        return
-    from ganrun import commands  # eval, sample, summarize: plain key=value arguments
+    from ganrun.errors import ConfigError, fail
 
-    handler = getattr(commands, command, None)
-    if handler is None or command.startswith("_"):
-        fail(f"unknown command '{command}': use one of train, eval, sample, summarize")
+    argv = sys.argv[1:] if argv is None else argv
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # a user's own objectives and models, as `python -m` would find them
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage(), end="")
+        return
+    name, args = argv[0], argv[1:]
+    if name not in COMMANDS:
+        fail(f"unknown command '{name}': {USAGE_LINE}")
     try:
-        handler(args)
-    except UsageError as error:
+        import_module(COMMANDS[name].module).main(args)
+    except ConfigError as error:  # UsageError too: a mistake in the arguments
         fail(str(error))
 
 

@@ -1,13 +1,15 @@
-"""What G and D are fed: latents from the prior (seed 001's sampling advice), labels when the models
+"""What G and D are fed: latents from the prior (White 2016, "Sampling generative networks"; ganhacks), labels when the models
 are conditional, the fixed batch the sample grids are drawn from, and real batches with their labels."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
+
+from ganrun.config import choices
 
 
 def gaussian(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
@@ -15,18 +17,19 @@ def gaussian(n: int, dim: int, *, device: Any = None, generator: torch.Generator
 
 
 def uniform(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
-    """U[-1, 1]^dim, the DCGAN paper's prior (seed 001 advises against it)."""
+    """U[-1, 1]^dim, the DCGAN paper's prior (White 2016 and ganhacks advise a Gaussian instead)."""
     return torch.rand(n, dim, device=device, generator=generator) * 2 - 1
 
 
 def spherical(n: int, dim: int, *, device: Any = None, generator: torch.Generator | None = None) -> Tensor:
     """Uniform on the sphere of radius sqrt(dim), where a high-dimensional Gaussian's mass lies
-    (seed 001's "spherical Z", after White 2016): normalised Gaussian draws."""
+    ("spherical Z", White 2016): normalised Gaussian draws."""
     z = torch.randn(n, dim, device=device, generator=generator)
     return z / z.norm(dim=1, keepdim=True) * math.sqrt(dim)
 
 
-LATENT_PRIORS: dict[str, Callable[..., Tensor]] = {"gaussian": gaussian, "uniform": uniform, "spherical": spherical}
+# tricks.latent -> the prior; the names are config/choices.py's
+LATENT_PRIORS: dict[str, Callable[..., Tensor]] = dict(zip(choices.LATENT_PRIORS, (gaussian, uniform, spherical)))
 
 
 def slerp(a: Tensor, b: Tensor, t: float | Tensor) -> Tensor:
@@ -70,9 +73,3 @@ class GeneratorInputs:
     def grid_row(self, n: int) -> int | None:
         """Samples per grid row: one class a row when conditional, else None (about square)."""
         return None if self.num_classes is None else max(1, n // self.num_classes)
-
-
-def real_batch(batches: Iterator[tuple[Tensor, Tensor]], conditional: bool) -> tuple[Tensor, Tensor | None]:
-    """A real batch, with its labels when G and D are conditional."""
-    x, y = next(batches)
-    return x, (y if conditional else None)

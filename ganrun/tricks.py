@@ -1,9 +1,9 @@
-"""The training tricks of the seeds and their papers, as small functions the loop calls at one point.
+"""Training tricks from their papers (Salimans et al. 2016, ganhacks, PacGAN, ...), as small functions the loop calls at one point.
 
 Data-side tricks act on what D sees (`discriminator_input`: instance noise, then PacGAN packing;
 `ReplayBuffer`: historical generator batches; `judge`: real-only/fake-only or mixed batches through
 D's batch norm). Model-side: `make_ema` (EMA of G's weights), `linear_decay` (learning rates to zero).
-Latent priors and great-circle interpolation (seed 001's sampling advice) are in sampling.py.
+Latent priors and great-circle interpolation (White 2016, "Sampling generative networks"; ganhacks) are in sampling.py.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def discriminator_input(x: Tensor, noise_std: float, pack_size: int) -> Tensor:
 
 def judge(discriminator: Callable[..., Tensor], real: Tensor, real_labels: Tensor | None, fake: Tensor,
           fake_labels: Tensor | None, mixed: bool) -> tuple[Tensor, Tensor]:
-    """D's outputs on real and fake: two batches, so batch norm sees one kind at a time (seed 001's
-    advice), or with `mixed` one batch of both, split afterwards."""
+    """D's outputs on real and fake: two batches, so batch norm sees one kind at a time (ganhacks #4:
+    "construct different mini-batches for real and fake"), or with `mixed` one batch of both, split afterwards."""
     if not mixed:
         return discriminator(real, real_labels), discriminator(fake, fake_labels)
     labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
@@ -119,7 +119,7 @@ class ReplayBuffer:
 
 
 def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
-    """EMA of G's weights (seed 001's "exponential averaging of weights"): after each update
+    """EMA of G's weights (Yazici et al. 2019; Karras et al. 2018's G_ema): after each update
     w_ema <- decay w_ema + (1 - decay) w (the first update copies w). Batch-norm statistics are
     averaged too (use_buffers), so the averaged G samples without a separate BN pass."""
     return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
@@ -134,41 +134,3 @@ def keep_training(loss: Tensor, threshold: float | None) -> bool:
     """Seed 001's adaptive schedule: go on while the loss is above its threshold. Reading the loss is
     a host sync (the loop waits for the device), which is why the schedule is off by default."""
     return threshold is None or float(loss.detach()) > threshold
-
-
-def trick_scalars(tricks: Any, *, noise_std: float, history: ReplayBuffer | None, d_updates: int,
-                  g_updates: int, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer]) -> dict[str, float]:
-    """What each trick that is on does at this step, for TensorBoard (label-smoothing targets come with
-    the D loss's terms). Plain numbers: nothing here waits for the device."""
-    values: dict[str, float] = {}
-    if tricks.instance_noise.std > 0:
-        values["tricks/instance_noise_std"] = noise_std
-    if history is not None:
-        values["tricks/history_fill"] = history.fill()
-    if tricks.ema_decay is not None:
-        values["tricks/ema_decay"] = tricks.ema_decay
-    if tricks.adaptive.t_d is not None:
-        values["tricks/d_updates"] = d_updates
-    if tricks.adaptive.t_g is not None:
-        values["tricks/g_updates"] = g_updates
-    if tricks.linear_lr_decay:
-        values["lr/D"], values["lr/G"] = (o.param_groups[0]["lr"] for o in optimizers)
-    if tricks.grad_clip is not None:
-        values["tricks/grad_clip"] = tricks.grad_clip
-    if tricks.pack > 1:
-        values["tricks/pack"] = tricks.pack
-    if tricks.minibatch_std:
-        values["tricks/minibatch_std"] = 1.0
-    if tricks.mixed_bn_batches:
-        values["tricks/mixed_bn_batches"] = 1.0
-    return values
-
-
-def stateful_tricks(tricks: Any, steps: int, generator: nn.Module, optimizer_d: torch.optim.Optimizer,
-                    optimizer_g: torch.optim.Optimizer) -> dict[str, Any]:
-    """The tricks that carry state from step to step, as the Experiment's fields (None when off)."""
-    decay = tricks.linear_lr_decay
-    return {"ema_generator": make_ema(generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
-            "history": ReplayBuffer(tricks.history.size, tricks.history.fraction) if tricks.history.size else None,
-            "scheduler_d": linear_decay(optimizer_d, steps) if decay else None,
-            "scheduler_g": linear_decay(optimizer_g, steps) if decay else None}

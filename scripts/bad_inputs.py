@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from tests.test_cli import BAD_OVERRIDES
-from ganrun.checkpoint import FORMAT
+from ganrun.run.checkpoint import FORMAT
 from tests.test_failures import BAD_INPUTS
 from tests.tiny_runs import ENV, RUN, cli_args, make_inputs
 

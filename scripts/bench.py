@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> str:
         weights_note = ("ganrun's small CNN trained on the dataset, registered in torch-fidelity as a feature "
                         "extractor" if args.fid_features == "classifier" else "torch-fidelity's weights file")
         if args.fid_features == "inception" and weights is None:
-            from ganrun.config import ConfigError
+            from ganrun.errors import ConfigError
             from ganrun.metrics import save_random_weights
             from ganrun.metrics.inception import resolve_weights
 

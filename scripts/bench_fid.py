@@ -21,7 +21,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 
-from ganrun.metrics import MetricsConfig, build_evaluator, quantize
+from ganrun.config.schemas import MetricsConfig
+from ganrun.metrics import build_evaluator, quantize
 from ganrun.metrics.features import real_images
 from ganrun.metrics.inception import resolve_weights
 

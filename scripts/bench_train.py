@@ -24,8 +24,9 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import plain_dcgan
-from ganrun.cli import CONF_DIR
-from ganrun.config import register_schemas, validate
+from ganrun.config.compose import CONF_DIR
+from ganrun.config.checks import validate
+from ganrun.config.schemas import register_schemas
 
 # name -> (ganrun overrides, or None for the hand-written loop; what the row is)
 VARIANTS = {
@@ -58,10 +59,10 @@ def ganrun_log(cfg, folder: Path) -> list[tuple[int, float]]:
     """(step, wall time) of every logging step of a real `ganrun.train.run`, from its event file."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from ganrun import train
+    from ganrun import experiment, loop
 
     with contextlib.redirect_stdout(io.StringIO()):
-        train.run(cfg, folder)
+        loop.run(cfg, folder)
     events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
     events.Reload()
     return [(event.step, event.wall_time) for event in events.Scalars("loss/G")]

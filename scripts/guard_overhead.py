@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from ganrun import checkpoint, train
-from ganrun.guard import NonFiniteGuard
+from ganrun import experiment, loop
+from ganrun.run import checkpoint
+from ganrun.run.guard import NonFiniteGuard
 from tests.conftest import compose_config
 
 STEPS, REPEATS, CALLS = 60, 3, 200
@@ -39,11 +40,11 @@ def main() -> None:
             stamps = []  # the loop calls watch once a step: time between the first call and the last
             NonFiniteGuard.watch = lambda self, *args: stamps.append(time.perf_counter()) or real_watch(self, *args)
             try:
-                train.run(config(), Path(folder) / str(repeat))
+                loop.run(config(), Path(folder) / str(repeat))
             finally:
                 NonFiniteGuard.watch = real_watch
             step_times.append((stamps[-1] - stamps[0]) / (len(stamps) - 1))
-        exp = train.build(config(), torch.device("cpu"))
+        exp = loop.build(config(), torch.device("cpu"))
         guard, loss = NonFiniteGuard("stop", torch.device("cpu")), torch.tensor(0.5)
         started = time.perf_counter()
         for _ in range(CALLS):

@@ -20,9 +20,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from ganrun import train
-from ganrun.cli import CONF_DIR
-from ganrun.config import register_schemas, validate
+from ganrun import experiment, loop
+from ganrun.games.gan import generate
+from ganrun.config.compose import CONF_DIR
+from ganrun.config.checks import validate
+from ganrun.config.schemas import register_schemas
 from ganrun.metrics.modes import mode_metrics
 from ganrun.sampling import LATENT_PRIORS
 
@@ -52,24 +54,24 @@ def configure(method: str, dataset: str, seed: int, steps: int | None) -> object
 def measure(method: str, dataset: str, seed: int, steps: int | None, num_points: int) -> dict:
     cfg, overrides = configure(method, dataset, seed, steps)
     built = {}
-    real_build = train.build
+    real_build = loop.build
 
-    def keep(cfg, device):
-        built["exp"] = real_build(cfg, device)
+    def keep(cfg, device, **kw):
+        built["exp"] = real_build(cfg, device, **kw)
         return built["exp"]
 
-    train.build = keep
+    loop.build = keep
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory() as run_dir:
-            train.run(cfg, Path(run_dir))
+            loop.run(cfg, Path(run_dir))
     finally:
-        train.build = real_build
+        loop.build = real_build
     seconds = time.perf_counter() - started
     exp = built["exp"]
-    z = LATENT_PRIORS[cfg.tricks.latent](num_points, exp.latent_dim, generator=torch.Generator().manual_seed(1234))
-    points = train.generate(exp.generator, z)
-    scores = mode_metrics(points, exp.dataset.modes, exp.dataset.std)
+    z = LATENT_PRIORS[cfg.tricks.latent](num_points, exp.game.latent_dim, generator=torch.Generator().manual_seed(1234))
+    points = generate(exp.generator, z)
+    scores = mode_metrics(points, exp.game.dataset.modes, exp.game.dataset.std)
     return {"method": method, "dataset": dataset, "seed": seed, "steps": cfg.trainer.steps, "seconds": seconds,
             "command": "ganrun train " + " ".join(o for o in overrides if o not in QUIET), **scores}
 

@@ -10,8 +10,8 @@ import argparse
 import torch
 from omegaconf import OmegaConf
 
-from ganrun import checkpoint
-from ganrun.commands import load_generator
+from ganrun.run import checkpoint
+from ganrun.commands.common import load_generator
 from ganrun.metrics.modes import mode_metrics
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from ganrun import checkpoint
-from ganrun.commands import load_generator
+from ganrun.run import checkpoint
+from ganrun.commands.common import load_generator
 from ganrun.metrics.modes import mode_metrics
-from ganrun.sweeps import FINAL_FILE
+from ganrun.run.sweeps import FINAL_FILE
 
 
 def score(job: Path, samples: int) -> dict[str, float] | None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from ganrun.cli import CONF_DIR
-from ganrun.config import register_schemas, validate
+from ganrun.config.checks import validate
+from ganrun.config.compose import compose_config as compose
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -32,9 +31,7 @@ TINY_WIDTHS = {
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    register_schemas()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = compose(overrides)
     validate(cfg)
     return cfg
 

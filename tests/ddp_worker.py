@@ -13,19 +13,19 @@ from pathlib import Path
 
 import torch
 
-from ganrun import train
+from ganrun import experiment, loop
 from ganrun.cli import main
 
 built = {}
-real_build = train.build
+real_build = loop.build
 
 
-def recording_build(cfg, device):
-    built["exp"] = real_build(cfg, device)
+def recording_build(cfg, device, **kw):
+    built["exp"] = real_build(cfg, device, **kw)
     return built["exp"]
 
 
-train.build = recording_build  # run() looks build up in its module when it is called
+loop.build = recording_build  # run() looks build up in its module when it is called
 out_dir, overrides = Path(sys.argv[1]), sys.argv[2:]  # before `ganrun train` rewrites sys.argv for Hydra
 main(["train", *overrides])
 exp = built["exp"]

@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 
 from ganrun.data import ring
-from ganrun.objectives import ns_g_loss
+from ganrun.objectives.losses import ns_g_loss
 
 
 def nan_g_loss_from(step: int = 5) -> Callable[[torch.Tensor], tuple[torch.Tensor, dict]]:

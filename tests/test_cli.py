@@ -46,8 +46,8 @@ def test_runs_from_any_working_directory(tmp_path):
 def test_help_lists_every_group_and_option(tmp_path):
     result = ganrun("train", "--help", cwd=tmp_path)
     assert result.returncode == 0
-    for group in sorted(p.name for p in (REPO / "conf").iterdir() if p.is_dir()):
-        options = sorted(p.stem for p in (REPO / "conf" / group).glob("*.yaml"))
+    for group in sorted(p.name for p in (REPO / "ganrun" / "conf").iterdir() if p.is_dir()):
+        options = sorted(p.stem for p in (REPO / "ganrun" / "conf" / group).glob("*.yaml"))
         if options:  # an empty group (no presets yet) is not listed
             assert f"{group}: {', '.join(options)}" in result.stdout
 
@@ -63,7 +63,9 @@ BAD_OVERRIDES = [
     (["trainer.steps=many"], "trainer.steps=many: Value 'many' of type 'str' could not be converted to Integer"),
     (["trainer.stepz=3"], "trainer.stepz is not a config key"),
     (["objective.d_steps=0"], "objective.d_steps=0 is out of range"),
-    (["trainer.device=tpu"], "trainer.device=tpu is unknown"),
+    (["trainer.device=tpu"], "trainer.device=tpu is not an option: use one of auto, cpu, cuda, mps"),
+    (["objective=nope"], "objective has no option 'nope': choose one of"),
+    (["trainer.precision=fp8"], "trainer.precision=fp8 is not an option: use one of fp32, bf16, fp16"),
     (["dataset.resolution=28"], "architecture=dcgan cannot make 28x28 images: set dataset.resolution to one of"),
     (["dataset=ring"], "architecture=dcgan makes images but dataset=ring is 2-D points: use architecture=mlp"),
     (["dataset=mnist", "dataset.root=/no/such/folder", "dataset.download=false"],
@@ -96,7 +98,10 @@ def test_missing_dataset_files_found_after_composition_leave_no_run_folder(tmp_p
     assert not run_dir.exists()
 
 
-def test_unknown_command(tmp_path):
-    result = ganrun("fly", cwd=tmp_path)
+@pytest.mark.parametrize("args", [["fly"], ["parse", "x=1"], ["json"], ["cli"], ["__main__"]])
+def test_only_the_commands_of_the_table_run(tmp_path, args):
+    result = ganrun(*args, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "ganrun: error: unknown command 'fly': use one of train, eval, sample, summarize"
+    assert result.stderr.strip() == (f"ganrun: error: unknown command '{args[0]}': "
+                                     "usage: ganrun {train,eval,sample,summarize} [key=value ...] (ganrun --help)")
+    assert list(tmp_path.iterdir()) == []

@@ -47,7 +47,7 @@ def test_slerp_keeps_the_norm_between_equal_norm_ends():
     import torch
     from torch.testing import assert_close
 
-    from ganrun.commands import slerp
+    from ganrun.sampling import slerp
 
     a, b = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 3.0]])
     middle = slerp(a, b, torch.tensor([[0.5]]))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganrun import train
-from ganrun.cli import CONF_DIR
-from ganrun.config import ConfigError
+from ganrun import experiment, loop
+from ganrun.config.compose import CONF_DIR
+from ganrun.errors import ConfigError
 from tests.conftest import SHARED_DATA, compose_config, needs_shared_data, tiny_config
 
 CONF = Path(CONF_DIR)
@@ -35,9 +35,9 @@ def test_every_architecture_instantiates_for_its_data(architecture):
     for data in (["dataset=digits"], ["dataset=ring"] if architecture == "mlp" else ["dataset=digits",
                                                                                        "dataset.resolution=16"]):
         energy = ["objective=began"] if architecture == "autoencoder" else []  # D outputs energies
-        exp = train.build(tiny_config(*data, *energy, architecture=architecture), torch.device("cpu"))
-        samples = exp.generator(torch.randn(3, exp.latent_dim))
-        assert samples.shape == (3, *exp.dataset.data_shape)
+        exp = loop.build(tiny_config(*data, *energy, architecture=architecture), torch.device("cpu"))
+        samples = exp.generator(torch.randn(3, exp.game.latent_dim))
+        assert samples.shape == (3, *exp.game.dataset.data_shape)
         assert exp.discriminator(samples).shape == (3,)
 
 
@@ -45,9 +45,9 @@ def test_every_architecture_instantiates_for_its_data(architecture):
 @pytest.mark.parametrize("optimizer", options("optimizer"))
 def test_every_objective_and_optimizer_instantiates(objective, optimizer):
     architecture = "autoencoder" if objective in ("began", "ebgan") else "dcgan"  # energies need the autoencoder
-    exp = train.build(tiny_config(f"objective={objective}", f"optimizer={optimizer}", architecture=architecture),
+    exp = loop.build(tiny_config(f"objective={objective}", f"optimizer={optimizer}", architecture=architecture),
                       torch.device("cpu"))
-    assert callable(exp.d_loss) and callable(exp.g_loss)
+    assert callable(exp.game.objective.d_loss) and callable(exp.game.objective.g_loss)
     expected = {"adam": ("adam", "adam"), "rmsprop": ("rmsprop", "rmsprop"), "sgd": ("sgd", "sgd"),
                 "sgd_d_adam_g": ("adam", "sgd")}[optimizer]
     assert (type(exp.optimizer_g).__name__.lower(), type(exp.optimizer_d).__name__.lower()) == expected
@@ -71,7 +71,7 @@ def test_objectives_carry_their_papers_defaults():
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
 def test_torchvision_datasets_instantiate_from_shared_data(dataset):
     cfg = compose_config([f"dataset={dataset}", f"dataset.root={SHARED_DATA}", "dataset.download=false"])
-    data = train.make(cfg.dataset)
+    data = experiment.make(cfg.dataset)
     x, y = data[0]
     assert x.shape == (1, 32, 32) and -1 <= float(x.min()) and float(x.max()) <= 1
 
@@ -80,7 +80,7 @@ def test_torchvision_datasets_instantiate_from_shared_data(dataset):
 def test_image_folder_instantiates_from_the_cifar10_pngs():
     cfg = compose_config(["dataset=image_folder", f"dataset.root={SHARED_DATA / 'cifar10_test1000'}",
                           "dataset.resolution=32"])
-    data = train.make(cfg.dataset)
+    data = experiment.make(cfg.dataset)
     assert len(data) == 1000 and data[0][0].shape == (3, 32, 32)
 
 
@@ -88,4 +88,4 @@ def test_image_folder_instantiates_from_the_cifar10_pngs():
 def test_datasets_that_cannot_be_found_say_what_to_do(tmp_path, dataset):
     cfg = compose_config([f"dataset={dataset}", f"dataset.root={tmp_path}", "dataset.download=false"])
     with pytest.raises(ConfigError, match="dataset.root"):
-        train.make(cfg.dataset)
+        experiment.make(cfg.dataset)

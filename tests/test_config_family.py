@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-from ganrun.config import ConfigError
-from ganrun.config_family import FGAN_DIVERGENCES, LATENT_PRIORS, is_conditional
+from ganrun.errors import ConfigError
+from ganrun.config.checks import is_conditional
+from ganrun.config.choices import FGAN_DIVERGENCES, LATENT_PRIORS
 from tests.conftest import compose_config
 
 
@@ -42,7 +44,7 @@ def test_papers_defaults():
             ebgan.objective.g_penalty.weight) == (2, True, 0.1)
     assert compose_config(["objective=unrolled"]).objective.unroll_steps == 5
     acgan = compose_config(["objective=acgan"])
-    assert acgan.objective.auxiliary_classifier and is_conditional(acgan) and not acgan.conditional
+    assert acgan.objective.scores == "logit_and_class" and is_conditional(acgan) and not acgan.conditional
     fgan = compose_config(["objective=fgan", "objective.divergence=kl"])
     assert fgan.objective.d_loss.divergence == fgan.objective.g_loss.divergence == "kl"
     tricks = compose_config([]).tricks  # every trick off by default
@@ -53,7 +55,14 @@ def test_papers_defaults():
 
 
 def test_the_torch_free_name_lists_match_the_code():
-    from ganrun import objectives_f, sampling
+    from ganrun import sampling
+    from ganrun.config.choices import NORMALIZATIONS, PRECISIONS
+    from ganrun.models.layers import normalization
+    from ganrun.objectives import fdivergence
+    from ganrun.run import fast_path
 
-    assert FGAN_DIVERGENCES == tuple(objectives_f.DIVERGENCES)
+    assert FGAN_DIVERGENCES == tuple(fdivergence.DIVERGENCES)
     assert LATENT_PRIORS == tuple(sampling.LATENT_PRIORS)
+    assert PRECISIONS == tuple(fast_path.PRECISIONS)
+    for kind in NORMALIZATIONS:  # every choice builds a layer
+        assert isinstance(normalization(kind, 4), torch.nn.Module)

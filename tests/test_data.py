@@ -17,7 +17,7 @@ from torchvision import datasets
 from torchvision.transforms import functional as TF
 
 import ganrun.data as data
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data import images
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,15 +40,15 @@ def check_images(ds, length, shape):
 # ---------------------------------------------------------------- configs
 
 
-@pytest.mark.parametrize("option", sorted(p.stem for p in (REPO / "conf" / "dataset").glob("*.yaml")))
+@pytest.mark.parametrize("option", sorted(p.stem for p in (REPO / "ganrun" / "conf" / "dataset").glob("*.yaml")))
 def test_every_dataset_config_names_a_factory_that_takes_its_keys(option):
     from hydra import compose, initialize_config_dir
     from hydra.utils import get_method
 
-    from ganrun.config import register_schemas
+    from ganrun.config.schemas import register_schemas
 
     register_schemas()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name=None, overrides=[f"+dataset={option}"]).dataset
     kwargs = {k: v for k, v in cfg.items() if k != "_target_"}
     factory = get_method(cfg._target_)

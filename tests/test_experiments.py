@@ -10,9 +10,9 @@ from omegaconf import open_dict
 
 from hydra import compose, initialize_config_dir
 
-from ganrun import train
-from ganrun.cli import CONF_DIR
-from ganrun.config import register_schemas
+from ganrun import experiment, loop
+from ganrun.config.compose import CONF_DIR
+from ganrun.config.schemas import register_schemas
 from tests.conftest import SHARED_DATA, TINY, TINY_WIDTHS, compose_config
 
 PRESETS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
@@ -56,5 +56,5 @@ def test_every_preset_trains_one_step(tmp_path, name):
                           *TINY_WIDTHS[composed.architecture.name]])
     with open_dict(cfg):
         cfg.pop("hydra", None)
-    assert train.run(cfg, tmp_path) is not None
+    assert loop.run(cfg, tmp_path) is not None
     assert (tmp_path / "checkpoints").exists()

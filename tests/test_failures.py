@@ -11,8 +11,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
-from ganrun import checkpoint, train
-from ganrun.config import ConfigError
+from ganrun import experiment, loop
+from ganrun.run import checkpoint
+from ganrun.errors import ConfigError
 from tests.tiny_runs import RUN, cli_args, config, ganrun, inputs, one_thread  # noqa: F401
 
 # ---------------------------------------------------------------- non-finite values
@@ -39,7 +40,7 @@ def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_good_checkpoint(t
 
 
 def test_on_nan_skip_drops_the_non_finite_updates_and_counts_them(tmp_path):
-    train.run(config(*RUN, *NAN_LOSS, "+objective.g_loss.step=3", "trainer.on_nan=skip", "trainer.steps=5",
+    loop.run(config(*RUN, *NAN_LOSS, "+objective.g_loss.step=3", "trainer.on_nan=skip", "trainer.steps=5",
                      "trainer.checkpoint_every=2", "trainer.keep_checkpoints=0"), tmp_path)
     at_2, at_5 = (checkpoint.load(tmp_path / "checkpoints" / f"step_0000000{s}.pt") for s in (2, 5))
     weights = [k for k in at_2["generator"] if "running" not in k and "num_batches" not in k]
@@ -53,7 +54,7 @@ def test_on_nan_skip_drops_the_non_finite_updates_and_counts_them(tmp_path):
 
 
 def test_a_non_finite_weight_is_caught_by_the_guard():
-    from ganrun.guard import NonFiniteGuard
+    from ganrun.run.guard import NonFiniteGuard
 
     guard = NonFiniteGuard("stop", torch.device("cpu"))
     module = torch.nn.Linear(2, 1)
@@ -95,7 +96,7 @@ def test_saving_a_state_that_would_not_load_safely_fails_at_once(tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the one-step-late check is the GPU path")
 def test_on_a_gpu_a_nan_is_read_one_step_late_under_its_own_step_and_always_before_a_save():
-    from ganrun.guard import NonFiniteGuard
+    from ganrun.run.guard import NonFiniteGuard
 
     module, good = torch.nn.Linear(2, 1).cuda(), torch.tensor(0.5, device="cuda")
     bad = torch.tensor(float("nan"), device="cuda")

@@ -17,10 +17,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 from torch.testing import assert_close
 
-from ganrun import checkpoint, fast_path, train
-from ganrun.config import ConfigError
+from ganrun import experiment, loop
+from ganrun.run import checkpoint, fast_path
+from ganrun.errors import ConfigError
 from ganrun.data import InMemory, infinite_batches
-from ganrun.resume import config_differences
+from ganrun.run.resume import config_differences
 from ganrun.models.dcgan import Generator
 from tests.conftest import tiny_config
 
@@ -87,9 +88,9 @@ def test_fused_kernels_only_where_the_yaml_leaves_the_choice_to_the_trainer():
     rmsprop = partial(torch.optim.RMSprop, lr=1e-3)  # no `fused` key: built as written
     assert isinstance(fast_path.make_optimizer(rmsprop, params, torch.device("cuda")), torch.optim.RMSprop)
 
-    exp = train.build(tiny_config(), torch.device("cpu"))  # the adam YAML says fused: null
+    exp = loop.build(tiny_config(), torch.device("cpu"))  # the adam YAML says fused: null
     assert exp.optimizer_g.defaults["fused"] is True and exp.optimizer_d.defaults["fused"] is True
-    exp = train.build(tiny_config("optimizer.fused=false"), torch.device("cpu"))
+    exp = loop.build(tiny_config("optimizer.fused=false"), torch.device("cpu"))
     assert exp.optimizer_g.defaults["fused"] is False
 
 
@@ -123,20 +124,20 @@ def test_fast_path_mistakes_are_config_errors(overrides, message):
 def test_reuse_fake_saves_one_generator_pass_per_step(tmp_path, monkeypatch, reuse, g_passes):
     """Algorithm 1 runs G on a fresh latent batch for its update; reuse_fake uses the D step's fakes."""
     calls = []
-    real_build = train.build
+    real_build = loop.build
 
-    def counting_build(cfg, device):
-        exp = real_build(cfg, device)
+    def counting_build(cfg, device, **kw):
+        exp = real_build(cfg, device, **kw)
         exp.generator.register_forward_hook(lambda m, i, o: calls.append(m.training))
         return exp
 
-    monkeypatch.setattr(train, "build", counting_build)
-    train.run(tiny_config("trainer.steps=3", f"trainer.reuse_fake={str(reuse).lower()}"), tmp_path)
+    monkeypatch.setattr(loop, "build", counting_build)
+    loop.run(tiny_config("trainer.steps=3", f"trainer.reuse_fake={str(reuse).lower()}"), tmp_path)
     assert calls.count(True) == g_passes  # training-mode passes; the sample grid's are in eval mode
 
 
 def test_fp16_checkpoints_carry_the_loss_scales(tmp_path):
-    train.run(tiny_config("trainer.precision=fp16"), tmp_path)
+    loop.run(tiny_config("trainer.precision=fp16"), tmp_path)
     saved = checkpoint.load(checkpoint.checkpoint_path(tmp_path / "checkpoints", 2))
     assert set(saved["loss_scaling"]) == {"optimizer_d", "optimizer_g"}
     assert saved["loss_scaling"]["optimizer_g"]["scale"] in (2.0**16, 2.0**15)  # at most one overflow in 2 steps
@@ -212,7 +213,7 @@ def late_losses(tmp_path, *overrides: str) -> torch.Tensor:
     folder = tmp_path / "_".join(overrides).replace("/", "_")
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train.run(tiny_config(*RUN, *overrides), folder)
+        loop.run(tiny_config(*RUN, *overrides), folder)
     events = EventAccumulator(str(folder))
     events.Reload()
     return torch.tensor([sum(e.value for e in events.Scalars(tag)[-10:]) / 10 for tag in ("loss/D", "loss/G")])

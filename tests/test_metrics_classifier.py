@@ -17,8 +17,9 @@ from torch.testing import assert_close
 
 import ganrun.metrics.evaluator as evaluator_module
 from ganrun.data import InMemory, mnist
-from ganrun.metrics import MetricsConfig, build_evaluator, quantize
-from ganrun.metrics.stacked_mnist import stacked_mnist
+from ganrun.config.schemas import MetricsConfig
+from ganrun.metrics import build_evaluator, quantize
+from ganrun.data.stacked_mnist import stacked_mnist
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_mnist = pytest.mark.skipif(not (DATA / "MNIST" / "raw").is_dir(), reason=f"MNIST not found under {DATA}")
@@ -129,7 +130,7 @@ def test_stacked_mnist_modes_through_the_mnist_classifier(evaluator, cache):
     assert y == 100 * data.channel_source.tensors[1][r] + 10 * data.channel_source.tensors[1][g] \
         + data.channel_source.tensors[1][b]
 
-    stacked_cfg = mnist_cfg(_target_="ganrun.metrics.stacked_mnist.stacked_mnist", name="stacked_mnist",
+    stacked_cfg = mnist_cfg(_target_="ganrun.data.stacked_mnist.stacked_mnist", name="stacked_mnist",
                             channels=3, num_classes=1000)
     with pytest.warns(UserWarning, match="below 2048"):
         stacked = build_evaluator(metrics_cfg(cache, num_samples=2000, split="test", kid_subsets=10), stacked_cfg)

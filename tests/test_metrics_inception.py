@@ -20,8 +20,9 @@ from PIL import Image
 from torch.testing import assert_close
 from torchvision.transforms.functional import pil_to_tensor
 
-from ganrun.config import ConfigError
-from ganrun.metrics import MetricsConfig, build_evaluator, save_random_weights
+from ganrun.errors import ConfigError
+from ganrun.config.schemas import MetricsConfig
+from ganrun.metrics import build_evaluator, save_random_weights
 from ganrun.metrics.inception import InceptionFeatures
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -8,7 +8,8 @@ import torch
 from omegaconf import OmegaConf
 from torch.testing import assert_close
 
-from ganrun.metrics import MetricsConfig, build_evaluator
+from ganrun.config.schemas import MetricsConfig
+from ganrun.metrics import build_evaluator
 from ganrun.metrics.modes import class_metrics, mode_metrics, reverse_kl
 
 MODES = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])

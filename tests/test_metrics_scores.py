@@ -13,9 +13,11 @@ from omegaconf import OmegaConf
 from torch.testing import assert_close
 from torch_fidelity.metric_prc import calculate_precision_recall_full
 
-from ganrun.cli import CONF_DIR
-from ganrun.config import ConfigError
-from ganrun.metrics import MetricsConfig, quantize, validate_metrics
+from ganrun.config.compose import CONF_DIR
+from ganrun.errors import ConfigError
+from ganrun.config.schemas import MetricsConfig
+from ganrun.config.checks import validate_metrics
+from ganrun.metrics import quantize
 from ganrun.metrics.scores import Reference, precision_recall
 
 

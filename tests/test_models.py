@@ -18,7 +18,7 @@ from ganrun.models import WEIGHTED_LAYERS, apply_spectral_norm, dcgan, mlp, resn
 
 FAMILIES = {"mlp": mlp, "dcgan": dcgan, "resnet": resnet}
 SMALL = {"mlp": {"width": 16, "depth": 2}, "dcgan": {"width": 4}, "resnet": {"width": 8}}
-CONF = Path(__file__).resolve().parents[1] / "conf" / "architecture"
+CONF = Path(__file__).resolve().parents[1] / "ganrun" / "conf" / "architecture"
 LATENT = 6
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import objectives
+from ganrun.objectives import losses as objectives, penalties
 
 LOGITS_REAL = torch.tensor([2.0, -1.0, 0.5, 0.0], dtype=torch.float64)
 LOGITS_FAKE = torch.tensor([-3.0, 0.25, 1.5, -0.5], dtype=torch.float64)
@@ -113,7 +113,7 @@ class LinearCritic(torch.nn.Module):
         return (y.flatten(1) * self.weight).sum(dim=1)
 
 
-@pytest.mark.parametrize("penalty", [objectives.interpolate_penalty, objectives.perturbed_real_penalty])
+@pytest.mark.parametrize("penalty", [penalties.interpolate_penalty, penalties.perturbed_real_penalty])
 def test_gradient_penalties_on_a_linear_critic(penalty):
     weight = torch.tensor([3.0, 4.0], dtype=torch.float64)  # ||grad|| = 5 for every y
     real = torch.randn(8, 2, dtype=torch.float64)
@@ -132,7 +132,7 @@ def test_interpolate_penalty_samples_on_segments_between_real_and_fake():
 
     real = torch.zeros(64, 3, 2, 2, dtype=torch.float64)
     fake = torch.ones(64, 3, 2, 2, dtype=torch.float64)
-    objectives.interpolate_penalty(critic, real, fake, weight=1.0)
+    penalties.interpolate_penalty(critic, real, fake, weight=1.0)
     points = seen[0]
     # y = u x + (1 - u) G(z) with one u per sample: constant within each sample, spread over [0, 1]
     assert_close(points, points[:, :1, :1, :1].expand_as(points))
@@ -149,7 +149,7 @@ def test_dragan_penalty_perturbs_around_real_samples_only():
 
     real = torch.randn(256, 4, dtype=torch.float64)
     fake = torch.full((256, 4), 100.0, dtype=torch.float64)  # far away: must not matter
-    objectives.perturbed_real_penalty(critic, real, fake, weight=1.0, scale=0.5)
+    penalties.perturbed_real_penalty(critic, real, fake, weight=1.0, scale=0.5)
     offset = seen[0] - real
     # y - x = (1 - a) delta with delta in [0, 0.5 std(x)): never negative, never beyond the bound
     assert float(offset.min()) >= 0.0

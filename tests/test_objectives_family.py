@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import objectives, objectives_energy as energy, objectives_f as fgan
+from ganrun.objectives import energy, fdivergence as fgan, losses as objectives, penalties
 
 F64 = dict(dtype=torch.float64)
 LOGITS_REAL = torch.tensor([2.0, -1.0, 0.5, 0.0], **F64)

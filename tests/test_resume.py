@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ganrun import checkpoint, train
+from ganrun import experiment, loop
+from ganrun.run import checkpoint
 from tests.conftest import REPO
 from tests.tiny_runs import (ENV, RUN, STEPS, assert_same_run, cli_args, config, final_state, merged,  # noqa: F401
                              one_thread)
@@ -27,7 +28,7 @@ from tests.tiny_runs import (ENV, RUN, STEPS, assert_same_run, cli_args, config,
 def reference(tmp_path_factory) -> dict:
     """The uninterrupted run, logging and checkpointing on other steps than the interrupted ones."""
     run_dir = tmp_path_factory.mktemp("reference")
-    train.run(config(*RUN, f"trainer.steps={STEPS}", "trainer.log_every=50"), run_dir)
+    loop.run(config(*RUN, f"trainer.steps={STEPS}", "trainer.log_every=50"), run_dir)
     return final_state(run_dir)
 
 
@@ -64,7 +65,7 @@ def test_kill9_at_random_steps_then_resume_is_bitwise_the_uninterrupted_run(inte
     attempts = interrupted["attempts"]
     assert [a["returncode"] for a in attempts[:2]] == [-signal.SIGKILL] * 2, attempts
     assert "Continuing from" in attempts[1]["stdout"] and "Continuing from" in attempts[2]["stdout"]
-    train.run(config(*RUN, f"trainer.steps={STEPS}", "trainer.checkpoint_every=7", "trainer.keep_checkpoints=2"),
+    loop.run(config(*RUN, f"trainer.steps={STEPS}", "trainer.checkpoint_every=7", "trainer.keep_checkpoints=2"),
               interrupted["run_dir"])
     assert_same_run(final_state(interrupted["run_dir"]), reference)
 
@@ -91,7 +92,7 @@ KILL_SCRIPT = r'''
 import io, os, signal, sys
 from pathlib import Path
 import torch
-from ganrun import train
+from ganrun import experiment, loop
 from tests.conftest import tiny_config
 
 def die():
@@ -127,7 +128,7 @@ for point in POINTS:
     pid = os.fork()
     if pid == 0:
         arm(point)
-        train.run(cfg, Path(sys.argv[1]) / point.replace(" ", "_"))
+        loop.run(cfg, Path(sys.argv[1]) / point.replace(" ", "_"))
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     print(point, "|", os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, flush=True)
@@ -153,20 +154,20 @@ def test_a_kill_while_saving_leaves_a_newest_checkpoint_that_resumes(killed_save
     assert newest.name == expected
     assert checkpoint.load(newest)["step"] == int(expected[5:13])
 
-    train.run(config(*SAVES), run_dir)
-    train.run(config(*SAVES), tmp_path)  # uninterrupted
+    loop.run(config(*SAVES), run_dir)
+    loop.run(config(*SAVES), tmp_path)  # uninterrupted
     assert_same_run(final_state(run_dir), final_state(tmp_path))
     assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # the next save cleared the dead one's
 
 
 def test_an_unreadable_newest_checkpoint_is_passed_over_for_the_one_before(tmp_path, capsys):
     cfg = config(*RUN, "trainer.steps=4", "trainer.checkpoint_every=1", "trainer.keep_checkpoints=0")
-    train.run(cfg, tmp_path / "uninterrupted")
-    train.run(cfg, tmp_path / "run")
+    loop.run(cfg, tmp_path / "uninterrupted")
+    loop.run(cfg, tmp_path / "run")
     newest = tmp_path / "run" / "checkpoints" / "step_00000004.pt"
     newest.write_bytes(newest.read_bytes()[:1000])  # e.g. a copy cut short
     capsys.readouterr()
-    train.run(cfg, tmp_path / "run")
+    loop.run(cfg, tmp_path / "run")
     assert f"ganrun: warning: checkpoint {newest} is not a ganrun checkpoint" in capsys.readouterr().err
     assert_same_run(final_state(tmp_path / "run"), final_state(tmp_path / "uninterrupted"))
 
@@ -175,21 +176,21 @@ def test_an_unreadable_newest_checkpoint_is_passed_over_for_the_one_before(tmp_p
 
 
 def signal_at_step(monkeypatch, number: int, at: int) -> None:
-    real = train.RunWriter.scalars
+    real = loop.RunWriter.scalars
 
     def scalars(self, step, values):
         real(self, step, values)
         if step == at:
             os.kill(os.getpid(), number)
 
-    monkeypatch.setattr(train.RunWriter, "scalars", scalars)
+    monkeypatch.setattr(loop.RunWriter, "scalars", scalars)
 
 
 def test_sigint_stops_after_the_step_with_a_checkpoint_and_exit_130(tmp_path, monkeypatch, capsys):
     signal_at_step(monkeypatch, signal.SIGINT, at=3)
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(SystemExit) as exit_:
-        train.run(config(*RUN, "trainer.steps=50"), tmp_path)
+        loop.run(config(*RUN, "trainer.steps=50"), tmp_path)
     assert exit_.value.code == 130
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000003.pt"]
     assert (f"ganrun: stopped by SIGINT after step 3; checkpoint {tmp_path}/checkpoints/step_00000003.pt"
@@ -209,7 +210,7 @@ def test_submitits_preemption_handler_runs_after_the_checkpoint(tmp_path, monkey
     try:
         signal_at_step(monkeypatch, signal.SIGUSR2, at=2)
         with pytest.raises(SystemExit) as exit_:
-            train.run(config(*RUN, "trainer.steps=50"), tmp_path)
+            loop.run(config(*RUN, "trainer.steps=50"), tmp_path)
     finally:
         signal.signal(signal.SIGUSR2, previous)
     assert exit_.value.code == -1
@@ -218,5 +219,5 @@ def test_submitits_preemption_handler_runs_after_the_checkpoint(tmp_path, monkey
 
 def test_a_signal_during_the_last_step_ends_the_run_as_finished(tmp_path, monkeypatch):
     signal_at_step(monkeypatch, signal.SIGTERM, at=3)
-    train.run(config(*RUN, "trainer.steps=3"), tmp_path)  # returns: no SystemExit
+    loop.run(config(*RUN, "trainer.steps=3"), tmp_path)  # returns: no SystemExit
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000003.pt"]

@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import checkpoint, train
-from ganrun.config import ConfigError
+from ganrun import experiment, loop
+from ganrun.run import checkpoint
+from ganrun.errors import ConfigError
 from tests.conftest import tiny_config
 from tests.tiny_runs import RUN, config, final_state, inputs, one_thread  # noqa: F401
 
@@ -16,7 +17,7 @@ def test_every_stateful_part_is_saved_and_restored_by_name(tmp_path):
     """A component added to the Experiment (here: an LR scheduler and an EMA copy) is carried with no other edit."""
     from dataclasses import dataclass
 
-    from ganrun import state
+    from ganrun.run import state
 
     @dataclass
     class WithExtras:
@@ -79,7 +80,7 @@ def test_the_batch_stream_continues_from_its_position(in_memory, workers):
 def test_a_checkpoint_of_another_config_is_refused_before_anything_is_written(inputs, tmp_path):
     path = inputs / "another_config.pt"
     with pytest.raises(ConfigError) as error:
-        train.run(config(*RUN, "seed=4", f"trainer.resume={path}"), tmp_path / "run")
+        loop.run(config(*RUN, "seed=4", f"trainer.resume={path}"), tmp_path / "run")
     assert str(error.value) == (
         f"checkpoint {path} was trained with another config (seed: 3 -> 4): continue it with the same config, "
         "train in a new folder (hydra.run.dir=...), or set trainer.resume_force=true")
@@ -88,14 +89,14 @@ def test_a_checkpoint_of_another_config_is_refused_before_anything_is_written(in
 
 def test_resume_force_continues_despite_differences_but_never_into_networks_that_do_not_fit(inputs, tmp_path, capsys):
     path = inputs / "another_config.pt"
-    train.run(config(*RUN, "seed=4", "trainer.steps=3", f"trainer.resume={path}", "trainer.resume_force=true"),
+    loop.run(config(*RUN, "seed=4", "trainer.steps=3", f"trainer.resume={path}", "trainer.resume_force=true"),
               tmp_path / "forced")
     assert (f"ganrun: warning: trainer.resume_force=true: continuing {path} although seed: 3 -> 4"
             in capsys.readouterr().err)
     assert final_state(tmp_path / "forced")["step"] == 3  # went on from step 2
 
     with pytest.raises(ConfigError) as error:
-        train.run(config(*RUN, "architecture.generator.width=32", f"trainer.resume={path}",
+        loop.run(config(*RUN, "architecture.generator.width=32", f"trainer.resume={path}",
                          "trainer.resume_force=true"), tmp_path / "misfit")
     assert str(error.value) == (
         f"the generator of checkpoint {path} does not fit this config (size mismatch for hidden.0.weight: copying "
@@ -105,7 +106,7 @@ def test_resume_force_continues_despite_differences_but_never_into_networks_that
 
 
 def test_only_keys_that_change_the_run_count_as_differences():
-    from ganrun.resume import config_differences
+    from ganrun.run.resume import config_differences
 
     saved = config(*RUN)
     moved = config(*RUN, "trainer.steps=9", "trainer.log_every=3", "trainer.checkpoint_every=4",

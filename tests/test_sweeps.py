@@ -19,8 +19,8 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.util import tensor_util
 from torch.testing import assert_close
 
-from ganrun import distributed, sweeps
-from ganrun.writer import RunWriter
+from ganrun.run import distributed, sweeps
+from ganrun.run.writer import RunWriter
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data, tiny_config
 
 TINY_RING = ["dataset=ring", "architecture=mlp", "architecture.generator.width=16",

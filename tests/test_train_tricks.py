@@ -8,7 +8,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
-from ganrun import checkpoint, train
+from ganrun import experiment, loop
+from ganrun.games import gan
+from ganrun.run import checkpoint
 from tests.conftest import tiny_config
 
 
@@ -18,16 +20,16 @@ def scalars(run_dir) -> dict[str, list[float]]:
     return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
-def spy(monkeypatch, name):
-    """Wrap train.<name>, recording each call's arguments (and the object `build` returns)."""
-    calls, real = [], getattr(train, name)
+def spy(monkeypatch, name, module=loop):
+    """Wrap module.<name>, recording each call's arguments (and the object `build` returns)."""
+    calls, real = [], getattr(module, name)
 
     def wrapper(*args, **kwargs):
         result = real(*args, **kwargs)
         calls.append((args, kwargs, result))
         return result
 
-    monkeypatch.setattr(train, name, wrapper)
+    monkeypatch.setattr(module, name, wrapper)
     return calls
 
 
@@ -37,11 +39,11 @@ def test_every_switch_on_trains_and_shows_in_tensorboard(tmp_path, monkeypatch):
                       "tricks.history.size=16", "tricks.ema_decay=0.9", "tricks.minibatch_std=true",
                       "tricks.mixed_bn_batches=true", "tricks.latent=spherical", "tricks.linear_lr_decay=true",
                       "tricks.grad_clip=1.0")
-    builds, inputs, grids = spy(monkeypatch, "build"), spy(monkeypatch, "discriminator_input"), spy(monkeypatch, "generate")
-    train.run(cfg, tmp_path)
+    builds, inputs, grids = spy(monkeypatch, "build"), spy(monkeypatch, "discriminator_input", gan), spy(monkeypatch, "generate", gan)
+    loop.run(cfg, tmp_path)
     exp = builds[0][2]
 
-    assert exp.d_loss.keywords == {"real_target": 0.9, "fake_target": 0.1}  # the D loss's targets
+    assert exp.game.objective.d_loss.keywords == {"real_target": 0.9, "fake_target": 0.1}  # the D loss's targets
     # instance noise: every input of D at step s got the annealed std (0.5, 0.25, 0); 3 per step
     assert [args[1] for args, _, _ in inputs] == [0.5] * 3 + [0.25] * 3 + [0.0] * 3
     values = scalars(tmp_path)
@@ -64,10 +66,10 @@ def test_adaptive_schedule_trains_d_while_above_t_d_and_g_while_above_t_g(tmp_pa
     cfg = tiny_config("dataset=ring", "tricks.adaptive.t_d=-1", "tricks.adaptive.t_g=1e9",
                       "tricks.adaptive.max_updates=3", architecture="mlp")
     builds = spy(monkeypatch, "build")
-    train.run(cfg, tmp_path)
+    loop.run(cfg, tmp_path)
     G = builds[0][2].generator
     torch.manual_seed(cfg.seed)
-    fresh = train.build(cfg, torch.device("cpu")).generator  # the same seed's initial weights
+    fresh = loop.build(cfg, torch.device("cpu")).generator  # the same seed's initial weights
     for (name, p), initial in zip(G.named_parameters(), fresh.parameters()):
         assert_close(p, initial, rtol=0, atol=0, msg=f"G's {name} was updated")
     values = scalars(tmp_path)
@@ -77,7 +79,7 @@ def test_adaptive_schedule_trains_d_while_above_t_d_and_g_while_above_t_g(tmp_pa
 def test_pacgan_packs_d_inputs(tmp_path, monkeypatch):
     cfg = tiny_config("dataset=ring", "tricks.pack=4", architecture="mlp")
     builds = spy(monkeypatch, "build")
-    train.run(cfg, tmp_path)
+    loop.run(cfg, tmp_path)
     D = builds[0][2].discriminator
     assert D.hidden[1].linear.in_features == 8  # 4 points of 2 coordinates
     assert scalars(tmp_path)["tricks/pack"] == [4, 4]
@@ -85,8 +87,8 @@ def test_pacgan_packs_d_inputs(tmp_path, monkeypatch):
 
 def test_conditional_run_gives_labels_to_g_and_d_and_one_grid_row_per_class(tmp_path, monkeypatch):
     cfg = tiny_config("conditional=true", "trainer.num_grid_samples=20")
-    judged = spy(monkeypatch, "judge")
-    train.run(cfg, tmp_path)
+    judged = spy(monkeypatch, "judge", gan)
+    loop.run(cfg, tmp_path)
     for args, _, _ in judged:
         real_labels, fake_labels = args[2], args[4]
         assert real_labels.shape == fake_labels.shape == (8,)
@@ -101,7 +103,7 @@ def test_conditional_run_gives_labels_to_g_and_d_and_one_grid_row_per_class(tmp_
 def test_began_k_stays_in_0_1_is_logged_and_saved(tmp_path):
     cfg = tiny_config("objective=began", "trainer.steps=3", "objective.equilibrium.lambda_k=0.5",
                       architecture="autoencoder")
-    train.run(cfg, tmp_path)
+    loop.run(cfg, tmp_path)
     values = scalars(tmp_path)
     assert all(0.0 <= k <= 1.0 for k in values["objective/k_t"]) and len(values["objective/M_global"]) == 3
     state = checkpoint.load(sorted((tmp_path / "checkpoints").glob("step_*.pt"))[-1])
@@ -116,11 +118,11 @@ def test_began_k_stays_in_0_1_is_logged_and_saved(tmp_path):
 def test_a_resumed_run_continues_the_tricks_state_exactly(tmp_path, overrides, architecture):
     cfg = tiny_config(*overrides, "trainer.steps=4", "trainer.checkpoint_every=1", "trainer.keep_checkpoints=0",
                       architecture=architecture)
-    train.run(cfg, tmp_path / "straight")
-    train.run(cfg, tmp_path / "resumed")
+    loop.run(cfg, tmp_path / "straight")
+    loop.run(cfg, tmp_path / "resumed")
     for late in ("step_00000003.pt", "step_00000004.pt"):  # as if killed right after step 2's checkpoint
         (tmp_path / "resumed" / "checkpoints" / late).unlink()
-    train.run(cfg, tmp_path / "resumed")
+    loop.run(cfg, tmp_path / "resumed")
     straight, resumed = (checkpoint.load(tmp_path / run / "checkpoints" / "step_00000004.pt")
                          for run in ("straight", "resumed"))
     parts = {"generator", "discriminator", "ema_generator", "history", "scheduler_d", "scheduler_g",
@@ -131,16 +133,16 @@ def test_a_resumed_run_continues_the_tricks_state_exactly(tmp_path, overrides, a
 
 
 def test_eval_and_sample_use_the_ema_generator_and_the_labels_of_a_conditional_run(tmp_path):
-    from ganrun import commands
+    from ganrun.commands import common as commands, sample
 
     cfg = tiny_config("conditional=true", "tricks.ema_decay=0.5", "tricks.latent=uniform")
-    train.run(cfg, tmp_path / "run")
+    loop.run(cfg, tmp_path / "run")
     path = tmp_path / "run" / "checkpoints" / "step_00000002.pt"
-    saved, saved_cfg = commands._checkpoint_config(str(path), [])
+    saved, saved_cfg = commands.checkpoint_config(str(path), [])
     _, G = commands.load_generator(saved, saved_cfg, torch.device("cpu"))
     for name, value in G.state_dict().items():  # the averaged weights, not the trained ones
         assert_close(value, saved["ema_generator"][f"module.{name}"], rtol=0, atol=0)
-    commands.sample([f"checkpoint={path}", "num=20", f"out={tmp_path / 'grid.png'}", "device=cpu"])
+    sample.main([f"checkpoint={path}", "num=20", f"out={tmp_path / 'grid.png'}", "device=cpu"])
     from PIL import Image
 
     assert Image.open(tmp_path / "grid.png").size == (4 * 10 + 2, 5 * 10 + 2)  # 5 rows (classes 0-4) of 4
@@ -152,4 +154,4 @@ def test_eval_and_sample_use_the_ema_generator_and_the_labels_of_a_conditional_r
     (["trainer.reuse_fake=true", "tricks.history.size=16", "tricks.ema_decay=0.9", "conditional=true"], "dcgan"),
 ])
 def test_the_family_trains_behind_the_fast_path_wrappers(tmp_path, overrides, architecture):
-    assert train.run(tiny_config(*overrides, architecture=architecture), tmp_path) is not None
+    assert loop.run(tiny_config(*overrides, architecture=architecture), tmp_path) is not None

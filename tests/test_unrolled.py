@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn.functional import softplus
 from torch.testing import assert_close
 
-from ganrun.objectives import gan_d_loss, ns_g_loss
-from ganrun.unrolled import unrolled_discriminator
+from ganrun.objectives.losses import gan_d_loss, ns_g_loss
+from ganrun.objectives.unrolled import unrolled_discriminator
 
 
 class LinearD(nn.Module):

@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ganrun import checkpoint, train
+from ganrun import experiment, loop
+from ganrun.run import checkpoint
 from tests.conftest import REPO, TINY, TINY_WIDTHS, tiny_config
 
 # One thread everywhere: the subprocesses and this process must do the same arithmetic to compare
@@ -78,7 +79,7 @@ def make_inputs(root: Path) -> Path:
     from PIL import Image
 
     run = root / "run"  # a finished run of seed 3, with its checkpoints and config.yaml
-    train.run(config(*RUN, "trainer.steps=2", "trainer.checkpoint_every=1"), run)
+    loop.run(config(*RUN, "trainer.steps=2", "trainer.checkpoint_every=1"), run)
     real = run / "checkpoints" / "step_00000002.pt"
     (root / "another_config.pt").write_bytes(real.read_bytes())
     (root / "truncated.pt").write_bytes(real.read_bytes()[: real.stat().st_size // 2])

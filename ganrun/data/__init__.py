@@ -9,7 +9,7 @@ from .batches import infinite_batches
 from .folder import ImageFiles, image_folder
 from .images import celeba, cifar10, digits, fashion_mnist, lsun_bedroom, mnist
 from .mixtures import grid, ring
-from ganrun.metrics.stacked_mnist import stacked_mnist  # lives beside its mode metric
+from .stacked_mnist import StackedMNIST, stacked_mnist
 
 __all__ = [
     "InMemory", "OnDisk", "ImageFiles", "infinite_batches",

@@ -16,7 +16,7 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

@@ -24,7 +24,7 @@ import torchvision.transforms.v2.functional as F
 from torchvision import datasets
 from torchvision import transforms as T
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 
 from .base import InMemory, OnDisk
 
@@ -48,6 +48,21 @@ def decode(images: torch.Tensor, resolution: int, channels: int, chunk: int = 40
             part = F.rgb_to_grayscale(part) if channels == 1 else part.expand(-1, channels, -1, -1)
         out[start:start + chunk] = part.float().div_(255).sub_(0.5).div_(0.5)  # ToTensor + Normalize
     return out
+
+
+# What torchvision needs beyond itself to load a dataset ganrun offers (declared in pyproject.toml):
+# CelebA's download goes through Google Drive (gdown); LSUN is stored as lmdb databases.
+REQUIRES = {"celeba": ("gdown",), "lsun_bedroom": ("lmdb",)}
+
+
+def check_requirements(name: str) -> None:
+    """ConfigError naming the package to install when a dataset's reader is missing."""
+    from importlib.util import find_spec
+
+    for module in REQUIRES.get(name, ()):
+        if find_spec(module) is None:
+            raise ConfigError(f"dataset={name} needs the package {module}: pip install {module} "
+                              "(ganrun declares it; a partial install left it out)")
 
 
 def check_channels(channels: int) -> None:
@@ -133,6 +148,7 @@ def celeba(*, name: str = "celeba", root: Optional[str] = "data", resolution: in
            num_classes: Optional[int] = None, download: bool = False, train: bool = True) -> OnDisk:
     """Aligned CelebA without attributes (y = -1); train -> the 'train' split, else 'test'."""
     check_channels(channels)
+    check_requirements("celeba")
     path = check_root(root)
     layout = "celeba/img_align_celeba/ with celeba/list_*.txt and celeba/identity_CelebA.txt"
     try:
@@ -154,6 +170,7 @@ def lsun_bedroom(*, name: str = "lsun_bedroom", root: Optional[str] = "data", re
     """LSUN bedrooms (y = -1) from `root`/bedroom_train_lmdb (or bedroom_val_lmdb when train=false).
     Note torchvision caches the lmdb keys in a `_cache_*` file in the working directory."""
     check_channels(channels)
+    check_requirements("lsun_bedroom")
     split = "bedroom_train" if train else "bedroom_val"
     path = check_root(root)
     if not (path / f"{split}_lmdb").is_dir():

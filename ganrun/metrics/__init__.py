@@ -1,15 +1,14 @@
 """Evaluation: IS, FID, KID, precision/recall on Inception or classifier features, and mode coverage.
 
 `build_evaluator(metrics_cfg, dataset_cfg, device)` is the entry point (evaluator.py). Nothing here
-imports the training code. The names below load on first use, so `ganrun.metrics.config` (the schema)
-imports without torch, for the CLI's fast validation.
+imports the training code. The names below load on first use (the `metrics` schema and its checks
+live with the other groups' in ganrun/config/).
 """
 
 from importlib import import_module
 
 _EXPORTS = {
     "build_evaluator": "evaluator", "ImageEvaluator": "evaluator", "PointEvaluator": "evaluator",
-    "MetricsConfig": "config", "validate_metrics": "config",
     "quantize": "features", "save_random_weights": "inception",
     "mode_metrics": "modes", "precision_recall": "scores",
 }

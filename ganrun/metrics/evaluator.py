@@ -20,10 +20,10 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.metrics.cache import cache_path, cached_features, real_key
 from ganrun.metrics.classifier import load_or_train
-from ganrun.metrics.config import validate_metrics
+from ganrun.config.checks import validate_metrics
 from ganrun.metrics.features import extract, generated, real_images, seeded
 from ganrun.metrics.inception import inception_features
 from ganrun.metrics.modes import class_metrics, mode_metrics

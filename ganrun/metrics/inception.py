@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 
 NAME = "inception-v3-compat"
 

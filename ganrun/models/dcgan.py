@@ -4,7 +4,7 @@ G projects z to a 4x4 map with width * 2^(n-1) channels, then n = log2(resolutio
 transposed convolutions each double the side and halve the channels; the last one gives C channels
 and tanh. For 64x64 images and width 64 this is the paper's 4x4x512 -> 8x8x256 -> 16x16x128 ->
 32x32x64 -> 64x64xC. D mirrors it with stride-2 convolutions and LeakyReLU(0.2), and BN on every
-layer except the first. Both start from the paper's N(0, 0.02) initialization.
+layer except the first (`norm`: batch, layer, instance or none). Both start from the paper's N(0, 0.02) initialization.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ganrun.models import image_stages, init_weights
-from ganrun.models.layers import MinibatchStdDev, conditioned, label_head, latent_features, with_labels
+from ganrun.models.layers import (MinibatchStdDev, conditioned, label_head, latent_features, normalization,
+                                  with_labels)
 
 
 def _same_padding(kernel_size: int) -> tuple[int, int]:
@@ -61,7 +62,8 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     def __init__(self, data_shape: tuple[int, ...], width: int = 64, kernel_size: int = 5,
-                 num_classes: int | None = None, auxiliary_classifier: bool = False, minibatch_std: bool = False):
+                 num_classes: int | None = None, auxiliary_classifier: bool = False, minibatch_std: bool = False,
+                 norm: str = "batch"):
         super().__init__()
         stages = image_stages("dcgan", data_shape)
         padding, _ = _same_padding(kernel_size)
@@ -69,11 +71,11 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         for i, (in_ch, out_ch) in enumerate(zip([data_shape[0]] + hidden[:-1], hidden)):
             # The paper leaves BN off D's input layer: BN on every layer gave oscillating samples
-            # and instability. Convs followed by BN need no bias (see Generator).
-            with_bn = i > 0
-            layers.append(nn.Conv2d(in_ch, out_ch, kernel_size, stride=2, padding=padding, bias=not with_bn))
-            if with_bn:
-                layers.append(nn.BatchNorm2d(out_ch))
+            # and instability. Convs followed by a normalization need no bias (see Generator).
+            normalized = i > 0 and norm != "none"
+            layers.append(nn.Conv2d(in_ch, out_ch, kernel_size, stride=2, padding=padding, bias=not normalized))
+            if normalized:
+                layers.append(normalization(norm, out_ch))
             layers.append(nn.LeakyReLU(0.2))
         # Karras et al. append the batch's stddev map before the last layer, where D still has the
         # capacity to use it.

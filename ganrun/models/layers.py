@@ -82,3 +82,19 @@ class MinibatchStdDev(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         std = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
         return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+def normalization(kind: str, channels: int) -> nn.Module:
+    """D's normalization layer over (N, C, H, W) features. `batch` mixes the samples of a batch;
+    `layer` (over C, H, W, as the WGAN-GP paper's critics use) and `instance` (over H, W) normalise
+    each sample alone, so D's gradient at one sample never depends on the others: what a per-sample
+    gradient penalty needs (Gulrajani et al. 2017, Section 4: "no batch normalization in the critic")."""
+    layers = {
+        "batch": lambda: nn.BatchNorm2d(channels),
+        "layer": lambda: nn.GroupNorm(1, channels),  # one group: mean and variance over C, H, W per sample
+        "instance": lambda: nn.InstanceNorm2d(channels, affine=True),
+        "none": nn.Identity,
+    }
+    if kind not in layers:
+        raise ValueError(f"architecture.normalization={kind} is not an option: use one of {', '.join(layers)}")
+    return layers[kind]()

@@ -1,0 +1,250 @@
+"""Typed schemas of the config groups, registered in Hydra's ConfigStore.
+
+Each YAML option names its schema in its defaults list (`/objective_default_schema@_here_`), so a typo
+or a wrong type fails while the config is composed; checks.py adds ranges, choices and the facts that
+span groups. Nothing here imports torch: the CLI composes and checks before the (slow) import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+CHECKPOINT_FORMAT = "ganrun-checkpoint-1"  # the marker every checkpoint ganrun writes holds (run/checkpoint.py)
+CHECKPOINT_PATTERN = "step_*.pt"  # their names; a temporary file (".step_*.pt.tmp") never matches
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = 2000  # generator updates
+    batch_size: int = 64
+    device: str = "auto"  # auto = CUDA when present, else CPU
+    log_every: int = 50  # scalars and the progress line
+    sample_every: int = 500  # fixed-noise grid; 0 = only at the end
+    checkpoint_every: int = 1000  # 0 = only at the end
+    num_grid_samples: int = 64
+    num_workers: int = 0  # DataLoader workers for datasets read from disk
+    progress: str = "auto"  # auto | bar | lines | off
+    keep_checkpoints: int = 3  # the newest K checkpoint files are kept; 0 = every one
+    # null: continue from this run folder's newest good checkpoint when it has one (re-run the same command);
+    # PATH: start from that checkpoint file (or the newest in that run folder) when this folder has none yet.
+    resume: Optional[str] = None
+    resume_force: bool = False  # continue even when a config key that matters differs from the checkpoint's
+    on_nan: str = "stop"  # stop | skip: what a non-finite loss, gradient or weight does
+    # The fast path (ganrun/fast_path.py, docs/benchmarks.md)
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast dtype of G's and D's passes (fp16 adds loss scaling)
+    channels_last: bool = False  # NHWC weights for the convolutional nets
+    compile: bool = False  # torch.compile G and D (a gradient penalty's pass through D stays eager)
+    compile_backend: str = "inductor"  # aot_eager: trace without generating code (debugging)
+    tf32: bool = True  # CUDA: TF32 tensor cores for fp32 matmuls and convolutions
+    cudnn_benchmark: bool = True  # CUDA: cuDNN times its algorithms once per shape
+    data_on_device: bool = True  # in-memory datasets copied to the device once, batched by index there
+    reuse_fake: bool = False  # G's update reuses the D step's fakes (d_steps=1): not Algorithm 1's fresh z
+
+
+@dataclass
+class ImageDatasetConfig:
+    _target_: str = "???"
+    name: str = "???"
+    root: Optional[str] = None
+    resolution: int = 32
+    channels: int = 3
+    num_classes: Optional[int] = None
+    download: bool = False
+    train: bool = True
+
+
+@dataclass
+class DigitsDatasetConfig:
+    _target_: str = "ganrun.data.digits"
+    name: str = "digits"
+    resolution: int = 8
+    channels: int = 1
+    num_classes: int = 10
+
+
+@dataclass
+class RingDatasetConfig:
+    _target_: str = "ganrun.data.ring"
+    name: str = "ring"
+    num_modes: int = 8
+    radius: float = 2.0
+    std: float = 0.02
+    num_samples: int = 100_000  # drawn once from `seed`; effectively unlimited data
+    seed: int = 0
+
+
+@dataclass
+class GridDatasetConfig:
+    _target_: str = "ganrun.data.grid"
+    name: str = "grid"
+    side: int = 5  # side x side modes at {-(side-1), ..., side-1} * spacing / 2
+    spacing: float = 2.0
+    std: float = 0.05
+    num_samples: int = 100_000
+    seed: int = 0
+
+
+@dataclass
+class ArchitectureConfig:
+    name: str = "???"
+    latent_dim: int = 100
+    # Resolutions the generator can make; null = any. `points`: whether it models 2-D points.
+    resolutions: Optional[List[int]] = None
+    points: bool = False
+    spectral_norm: bool = False  # spectral normalization on every layer of D
+    # D's normalization layers (choices.NORMALIZATIONS) in the families that have any (dcgan); the
+    # gradient-penalty objectives ask for a per-sample one (objective.normalization)
+    normalization: Optional[str] = None
+    outputs: str = "score"  # what D returns: score (logits, critic values) | energy (auto-encoder)
+    generator: Any = None
+    discriminator: Any = None
+
+
+@dataclass
+class ObjectiveConfig:
+    """An adversarial objective: `_target_` builds the Objective (ganrun/objectives/objective.py) from
+    its pure loss functions; the subclasses below add the knobs of the objectives that have more."""
+    _target_: str = "ganrun.objectives.Objective"
+    name: str = "???"
+    d_steps: int = 1  # k: D updates per G update (Goodfellow et al. 2014, Algorithm 1)
+    d_loss: Any = None
+    g_loss: Any = None
+    penalty: Any = None  # a term of D's loss from D and the batches (gradient penalties)
+    g_penalty: Any = None  # a term of G's loss from D and the fakes (EBGAN's pull-away term)
+    generator_sees_real: bool = False  # G's loss also takes D's scores of a real batch (relativistic losses)
+    scores: str = "score"  # what the losses read from D (choices.D_OUTPUTS)
+    normalization: str = "batch"  # D's normalization where the architecture has one; per-sample for penalties
+
+
+@dataclass
+class WeightClippingObjectiveConfig(ObjectiveConfig):
+    _target_: str = "ganrun.objectives.WeightClipping"
+    clip_weights: float = 0.01  # WGAN: clamp D's weights to [-c, c] after each D update
+
+
+@dataclass
+class EquilibriumConfig:
+    gamma: float = 0.5  # diversity ratio E En(G(z)) / E En(x)
+    lambda_k: float = 0.001  # proportional gain of k_t
+
+
+@dataclass
+class BEGANObjectiveConfig(ObjectiveConfig):
+    _target_: str = "ganrun.objectives.BEGAN"
+    equilibrium: EquilibriumConfig = field(default_factory=EquilibriumConfig)
+
+
+@dataclass
+class UnrolledObjectiveConfig(ObjectiveConfig):
+    _target_: str = "ganrun.objectives.Unrolled"
+    unroll_steps: int = 5  # K: G is judged by D after K differentiable D updates
+
+
+@dataclass
+class FGANObjectiveConfig(ObjectiveConfig):
+    _target_: str = "ganrun.objectives.FGAN"
+    divergence: str = "js"  # choices.FGAN_DIVERGENCES
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "???"
+    lr: float = 2e-4
+    betas: Optional[List[float]] = None  # adam
+    alpha: Optional[float] = None  # rmsprop
+    momentum: Optional[float] = None  # sgd
+    fused: Optional[bool] = None  # adam, sgd: null lets the trainer pick fused kernels where the device has them
+    generator: Any = None
+    discriminator: Any = None
+
+
+
+
+@dataclass
+class MetricsConfig:
+    enabled: bool = True  # false: no metrics during training (conf/metrics/none.yaml)
+    every: int = 5000  # generator steps between evaluations; 0 = only at the end
+    num_samples: int = 10_000  # generated images, and real images (at most the split's size)
+    features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
+    inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
+    split: str = "train"  # real images from the train or the test split
+    batch_size: int = 100  # images per feature-network batch
+    cache_dir: str = "outputs/.cache"  # real features and trained classifiers
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000  # lowered (with a warning) to the number of samples when larger
+    nearest_k: int = 3  # precision / recall neighbourhood (Kynkaanniemi et al. 2019)
+    num_points: int = 2500  # samples for the 2-D mode metrics
+    seed: int = 0  # evaluation noise and real subset: every evaluation sees the same draws
+
+
+@dataclass
+class LabelSmoothingConfig:
+    real: float = 1.0  # 0.9: one-sided label smoothing (Salimans et al. 2016)
+    fake: float = 0.0  # 0.1 with real 0.9: two-sided (ganhacks)
+
+
+@dataclass
+class InstanceNoiseConfig:
+    std: float = 0.0  # std of the Gaussian noise on D's inputs at the first step; 0 = off
+    anneal_steps: int = 0  # linearly down to 0 over this many steps; 0 = constant
+
+
+@dataclass
+class HistoryConfig:
+    size: int = 0  # past generated samples kept (Shrivastava et al. 2017); 0 = off
+    fraction: float = 0.5  # share of D's fake batch drawn from the buffer (the paper: half)
+
+
+@dataclass
+class AdaptiveConfig:
+    t_d: Optional[float] = None  # while loss_D > t_d: train D (ganhacks #14's schedule); null = objective.d_steps updates
+    t_g: Optional[float] = None  # while loss_G > t_g: train G; null = one update
+    max_updates: int = 10  # cap on each while loop
+
+
+@dataclass
+class TricksConfig:
+    label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
+    instance_noise: InstanceNoiseConfig = field(default_factory=InstanceNoiseConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    ema_decay: Optional[float] = None  # EMA of G's weights for grids and metrics, e.g. 0.999
+    minibatch_std: bool = False  # Karras et al. 2018's minibatch stddev feature in D
+    mixed_bn_batches: bool = False  # one real+fake batch through D instead of real-only / fake-only
+    latent: str = "gaussian"  # gaussian | uniform | spherical
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
+    grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
+    pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
+
+
+SCHEMAS = {
+    "trainer": {"default": TrainerConfig},
+    "dataset": {
+        "image": ImageDatasetConfig,
+        "digits": DigitsDatasetConfig,
+        "ring": RingDatasetConfig,
+        "grid": GridDatasetConfig,
+    },
+    "architecture": {"default": ArchitectureConfig},
+    "objective": {
+        "default": ObjectiveConfig,
+        "weight_clipping": WeightClippingObjectiveConfig,
+        "began": BEGANObjectiveConfig,
+        "unrolled": UnrolledObjectiveConfig,
+        "fgan": FGANObjectiveConfig,
+    },
+    "optimizer": {"default": OptimizerConfig},
+    "metrics": {"default": MetricsConfig},
+    "tricks": {"default": TricksConfig},
+}
+
+
+def register_schemas() -> None:
+    store = ConfigStore.instance()
+    for group, families in SCHEMAS.items():
+        for family, node in families.items():
+            # Stored outside any config group so they stay out of `--help`'s list of groups.
+            store.store(name=f"{group}_{family}_schema", node=node)
