@@ -24,6 +24,8 @@ COMMANDS = {
                       "write samples of a checkpoint: ganrun sample checkpoint=PATH num=64 out=grid.png"),
     "summarize": Command("ganrun.commands.summarize",
                          "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
+    "translate": Command("ganrun.commands.translate",
+                         "apply a translation checkpoint's G to images: ganrun translate checkpoint=PATH input=DIR out=DIR"),
 }
 USAGE_LINE = f"usage: ganrun {{{','.join(COMMANDS)}}} [key=value ...] (ganrun --help)"
 

@@ -69,6 +69,7 @@ def build(cfg: DictConfig, device: torch.device, *, evaluate: bool = False) -> E
         game=game, generator=game.generator, discriminator=game.discriminator,
         optimizer_g=optimizer_g, optimizer_d=optimizer_d,
         ema_generator=make_ema(game.generator, tricks.ema_decay) if tricks.ema_decay is not None else None,
-        scheduler_d=linear_decay(optimizer_d, cfg.trainer.steps) if decay and optimizer_d is not None else None,
-        scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps) if decay else None,
+        scheduler_d=(linear_decay(optimizer_d, cfg.trainer.steps, tricks.lr_decay_start)
+                     if decay and optimizer_d is not None else None),
+        scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps, tricks.lr_decay_start) if decay else None,
     )

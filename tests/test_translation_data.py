@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torch.testing import assert_close
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data.augment import RandomCropFlip, to_float
 from ganrun.data.translation import aligned, check_same_channels, check_splits_match, unaligned
 

@@ -1,4 +1,4 @@
-"""Exact values of the translation terms (ganrun.objectives_translation) and of CycleGAN's image pool."""
+"""Exact values of the translation terms (ganrun.objectives.translation) and of CycleGAN's image pool."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch.testing import assert_close
 
 from ganrun.games.pool import ImagePool
-from ganrun.objectives_translation import (content_loss, cycle_loss, identity_loss, l1_reconstruction, patch_scores,
+from ganrun.objectives.translation import (content_loss, cycle_loss, identity_loss, l1_reconstruction, patch_scores,
                                            perceptual_loss, pix2pix_discriminator_loss, self_regularization)
 
 Y = torch.tensor([[[[0.5, -0.5], [1.0, 0.0]]]])  # (1, 1, 2, 2)

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.testing import assert_close
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data.superres import RandomPatches, downsample, sr_folder, upsample_bicubic
 from ganrun.data.synthetic_digits import synthetic_digits
 from ganrun.metrics.translation import luminance, sr_scores

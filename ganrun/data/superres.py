@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 from ganrun.data.augment import to_float
 from ganrun.data.translation import image_files, image_mode
 

@@ -28,7 +28,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from ganrun.config import ConfigError
+from ganrun.errors import ConfigError
 
 from .images import check_root
 

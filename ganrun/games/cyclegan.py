@@ -22,9 +22,9 @@ from ganrun.games.base import Game, Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains, check_same_channels
 from ganrun.games.pool import ImagePool
-from ganrun.games.translation import evaluating, fixed_batch, metrics_for, splits, visual, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, objective_state, splits, visual, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
-from ganrun.objectives_translation import cycle_loss, identity_loss, patch_scores
+from ganrun.objectives.translation import cycle_loss, identity_loss, patch_scores
 
 Terms = dict[str, Tensor]
 
@@ -59,7 +59,7 @@ class CycleGAN(Game):
 
     def stateful_parts(self) -> dict[str, Any]:
         return {"batches_a": self.batches["a"], "batches_b": self.batches["b"], "augment": self.augment,
-                "pool_a": self.pools["A"], "pool_b": self.pools["B"], "objective": self.objective}
+                "pool_a": self.pools["A"], "pool_b": self.pools["B"], **objective_state(self.objective)}
 
     def start_step(self, step: int) -> None:
         pass

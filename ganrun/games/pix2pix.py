@@ -19,10 +19,10 @@ from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains
-from ganrun.games.translation import evaluating, fixed_batch, metrics_for, splits, visual, translate_fn, unwrapped
+from ganrun.games.translation import evaluating, fixed_batch, metrics_for, objective_state, splits, visual, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
 from ganrun.models.patchgan import ConditionalPatchGAN
-from ganrun.objectives_translation import l1_reconstruction, patch_scores, pix2pix_discriminator_loss
+from ganrun.objectives.translation import l1_reconstruction, patch_scores, pix2pix_discriminator_loss
 
 Terms = dict[str, Tensor]
 
@@ -52,7 +52,7 @@ class Pix2Pix(Game):
 
     def stateful_parts(self) -> dict[str, Any]:
         parts = {"batches": self.batches, "augment": self.augment}
-        return parts | ({"objective": self.objective} if self.discriminator is not None else {})
+        return parts | (objective_state(self.objective) if self.discriminator is not None else {})
 
     def start_step(self, step: int) -> None:
         pass

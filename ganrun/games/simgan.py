@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Visual
-from ganrun.games.translation import evaluating, unwrapped, visual
-from ganrun.objectives_translation import patch_scores, self_regularization
+from ganrun.games.translation import evaluating, objective_state, unwrapped, visual
+from ganrun.objectives.translation import patch_scores, self_regularization
 from ganrun.tricks import ReplayBuffer
 
 Terms = dict[str, Tensor]
@@ -49,7 +49,7 @@ class SimGAN(Game):
         return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        parts = {"synthetic": self.synthetic, "real": self.real, "objective": self.objective}
+        parts = {"synthetic": self.synthetic, "real": self.real, **objective_state(self.objective)}
         return parts | ({"history": self.history} if self.history is not None else {})
 
     def start_step(self, step: int) -> None:

@@ -19,9 +19,9 @@ from torch import Tensor, nn
 from ganrun.data.augment import to_float
 from ganrun.games.base import Game, Visual
 from ganrun.data.superres import RandomPatches, SRImages, downsample, upsample_bicubic
-from ganrun.games.translation import evaluating, unwrapped, visual
+from ganrun.games.translation import evaluating, objective_state, unwrapped, visual
 from ganrun.metrics.translation import sr_scores
-from ganrun.objectives_translation import SRGAN_ADVERSARIAL_WEIGHT, content_loss, perceptual_loss
+from ganrun.objectives.translation import SRGAN_ADVERSARIAL_WEIGHT, content_loss, perceptual_loss
 
 Terms = dict[str, Tensor]
 
@@ -62,7 +62,7 @@ class SRGAN(Game):
         return self.discriminator is not None and self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        return {"patches": self.patches} | ({"objective": self.objective} if self.discriminator is not None else {})
+        return {"patches": self.patches} | (objective_state(self.objective) if self.discriminator is not None else {})
 
     def start_step(self, step: int) -> None:
         pass

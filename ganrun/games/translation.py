@@ -102,6 +102,11 @@ def translate_fn(network: nn.Module) -> Callable[[Tensor], Tensor]:
 
 
 
+def objective_state(objective: Any) -> dict[str, Any]:
+    """The objective as a checkpointed part when it has state (BEGAN's k_t), as the gan game names it."""
+    return {"objective_state": objective} if hasattr(objective, "state_dict") else {}
+
+
 def metrics_for(cfg: Any, train: Domains, test: Domains, device: torch.device) -> TranslationMetrics:
     """The translation metrics with the run's `metrics` settings (cache, batch, KID subsets, seed)."""
     m = cfg.metrics
