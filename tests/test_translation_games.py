@@ -127,3 +127,33 @@ def test_cyclegan_losses_exact_and_zero_cycle_for_identities():
     assert_close(terms["loss/cycle_B"], torch.tensor(0.0))
     assert_close(terms["loss/identity_A"], torch.tensor(0.0))
     assert_close(g_loss, torch.tensor(2.0))  # (0 - 1)^2 for each direction
+
+
+@needs_shared_data
+def test_translate_applies_the_checkpoint_and_bad_input_writes_nothing(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganrun.commands import translate
+    from ganrun.errors import ConfigError, UsageError
+
+    loop.run(tiny("cyclegan", "trainer.steps=1"), tmp_path / "run")
+    checkpoint = next((tmp_path / "run" / "checkpoints").glob("step_*.pt"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((20, 24, 3), 200, np.uint8)).save(folder / "shoe.png")
+    Image.fromarray(np.full((20, 20), 30, np.uint8)).save(folder / "grey.jpg")  # converted to the input's RGB
+    for direction in ("AtoB", "BtoA"):
+        out = tmp_path / direction
+        translate.main([f"checkpoint={checkpoint}", f"input={folder}", f"out={out}", f"direction={direction}"])
+        written = sorted(out.iterdir())
+        assert [p.name for p in written] == ["grey.png", "shoe.png"]
+        assert Image.open(written[0]).size == (16, 16)  # the size G was trained at
+    with pytest.raises(UsageError, match="is not a folder of images"):
+        translate.main([f"checkpoint={checkpoint}", f"input={tmp_path / 'missing'}", f"out={tmp_path / 'o1'}"])
+    Image.fromarray(np.zeros((8, 8), np.uint16)).save(folder / "deep.png")
+    with pytest.raises(ConfigError, match="image mode I;16"):
+        translate.main([f"checkpoint={checkpoint}", f"input={folder}", f"out={tmp_path / 'o2'}"])
+    with pytest.raises(UsageError, match="direction=CtoD"):
+        translate.main([f"checkpoint={checkpoint}", f"input={folder}", f"out={tmp_path / 'o3'}", "direction=CtoD"])
+    assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
