@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
+from omegaconf import open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,7 +42,8 @@ def config(job: dict):
               "trainer.sample_every=0", "trainer.checkpoint_every=0", "trainer.progress=off", "trainer.device=cpu",
               "metrics=none", f"dataset.root={job['root']}"]
     cfg = bt.compose_config(GAMES[job["game"]] + timing)
-    cfg.pop("hydra", None)
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
     return cfg
 
 

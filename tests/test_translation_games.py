@@ -4,6 +4,7 @@ grids and the loss terms; ganrun translate on the checkpoint; the games' exact l
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import torch
@@ -157,3 +158,9 @@ def test_translate_applies_the_checkpoint_and_bad_input_writes_nothing(tmp_path)
     with pytest.raises(UsageError, match="direction=CtoD"):
         translate.main([f"checkpoint={checkpoint}", f"input={folder}", f"out={tmp_path / 'o3'}", "direction=CtoD"])
     assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
+    from ganrun.commands import evaluate  # ganrun eval: the game's own metrics on the test split
+
+    evaluate.main([f"checkpoint={checkpoint}", f"out={tmp_path / 'm.json'}", f"metrics.cache_dir={tmp_path / 'cache'}"])
+    scores = json.loads((tmp_path / "m.json").read_text())
+    assert {"A2B/FID_classifier", "B2A/KID_classifier", "A2B2A/L1", "B2A2B/L1"} <= set(scores)
+    assert scores["step"] == 1 and 0 <= scores["A2B2A/L1"] <= 1

@@ -46,6 +46,11 @@ def main(args: list[str]) -> None:
     device = resolve_device(own.get("device", "auto"))
     if "checkpoint" in own:
         saved, cfg = checkpoint_config(own["checkpoint"], overrides)
+        if cfg.game.get("own_metrics", False):  # translation games: their metrics on the test split
+            from ganrun.commands.translate import game_metrics
+
+            return report({"checkpoint": own["checkpoint"], "step": saved["step"], **game_metrics(saved, cfg, device)},
+                          Path(own.get("out", str(Path(own["checkpoint"]).with_suffix(".metrics.json")))))
         dataset, generator = load_generator(saved, cfg, device)
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
         inputs = GeneratorInputs(cfg.tricks.latent, cfg.architecture.latent_dim,  # the run's prior (and labels)
@@ -64,6 +69,10 @@ def main(args: list[str]) -> None:
         out = Path(own.get("out", "metrics.json"))
     else:
         raise UsageError("give checkpoint=PATH or fake=FOLDER_OR_NPZ")
+    report(results, out)
+
+
+def report(results: dict, out: Path) -> None:
     for name, value in results.items():
         print(f"{name}: {value}")
     write_json(results, out)

@@ -11,11 +11,12 @@ Everything is read and checked before `out` is created: bad input writes nothing
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ganrun.commands.common import checkpoint_config, parse
 from ganrun.errors import UsageError
 
-OWN = {"checkpoint", "input", "out", "direction", "device", "batch_size"}
+OWN = {"checkpoint", "input", "out", "direction", "device"}
 
 
 def read_images(folder: Path, channels: int, size: int | None):
@@ -42,6 +43,23 @@ def read_images(folder: Path, channels: int, size: int | None):
     return [p.stem for p in files], images
 
 
+def load_game(saved: dict, cfg: Any, device: Any, evaluate: bool) -> Any:
+    """The checkpoint's game, rebuilt from its config, its generator holding the checkpoint's weights
+    (the EMA copy when the run kept one)."""
+    from ganrun.experiment import make
+
+    game = make(cfg.game)(cfg, device=device, make=make, evaluate=evaluate, seed=cfg.seed)
+    weights = saved.get("ema_generator") or saved["generator"]
+    game.generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
+    return game
+
+
+def game_metrics(saved: dict, cfg: Any, device: Any) -> dict[str, float]:
+    """`ganrun eval checkpoint=...` for the games with their own metrics (translation: the test split)."""
+    game = load_game(saved, cfg, device, evaluate=True)
+    return game.evaluate(game.generator)
+
+
 def main(args: list[str]) -> None:
     own, overrides = parse(args, OWN, required={"checkpoint", "input", "out"})
     direction = own.get("direction", "AtoB")
@@ -50,15 +68,13 @@ def main(args: list[str]) -> None:
     import torch
     from torchvision.utils import save_image
 
-    from ganrun.experiment import make, resolve_device
+    from ganrun.experiment import resolve_device
 
     saved, cfg = checkpoint_config(own["checkpoint"], overrides)
     device = resolve_device(own.get("device", "cpu"))
-    game = make(cfg.game)(cfg, device=device, make=make, evaluate=False, seed=cfg.seed)
+    game = load_game(saved, cfg, device, evaluate=False)
     if not hasattr(game, "translator"):
         raise UsageError(f"the checkpoint's game={cfg.game.name} does not translate images: use ganrun sample")
-    weights = saved.get("ema_generator") or saved["generator"]
-    game.generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
     network, channels, size = game.translator(direction)
     names, images = read_images(Path(own["input"]), channels, size)
     out = Path(own["out"])

@@ -115,7 +115,7 @@ class SimGAN(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "simgan", weight: float = 1.0, history: int = 640, grid_rows: int = 16,
+          name: str = "simgan", own_metrics: bool = True, weight: float = 1.0, history: int = 640, grid_rows: int = 16,
           synthetic: Optional[Callable[..., Any]] = None) -> SimGAN:
     """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
     real = make(cfg.dataset)
