@@ -64,15 +64,18 @@ def test_gradient_penalty_critics_see_each_sample_alone(objective):
     assert compose_config(["objective=ns"]).architecture.normalization == "batch"
 
     def gradient_at_first_sample(overrides, batch):
-        D = experiment.build(tiny_config(*overrides), torch.device("cpu")).discriminator.train()
+        torch.manual_seed(1)  # the same initial weights for both batches
+        # 16x16: two layers, the second normalised (the first never is, as in the DCGAN paper)
+        D = experiment.build(tiny_config(*overrides, "dataset.resolution=16"), torch.device("cpu")).discriminator
+        D.train()
         x = batch.clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(D(x).sum(), x)
         return grad[0]
 
     torch.manual_seed(0)
-    batch = torch.randn(8, 1, 8, 8)
+    batch = torch.randn(8, 1, 16, 16)
     other = batch.clone()
-    other[1:] = torch.randn(7, 1, 8, 8)  # the same first sample among other samples
+    other[1:] = torch.randn(7, 1, 16, 16)  # the same first sample among other samples
     for overrides, independent in (([f"objective={objective}"], True),
                                    ([f"objective={objective}", "architecture.normalization=batch"], False)):
         first, second = (gradient_at_first_sample(overrides, b) for b in (batch, other))

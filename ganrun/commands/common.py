@@ -33,12 +33,11 @@ def checkpoint_config(path: str, overrides: list[str]) -> tuple[dict[str, Any], 
     from omegaconf import OmegaConf
 
     from ganrun.config.checks import validate
+    from ganrun.config.compose import upgraded
     from ganrun.run import checkpoint
 
     saved = checkpoint.load(path)
-    cfg = OmegaConf.merge(OmegaConf.create(saved["config"]), OmegaConf.from_dotlist(overrides))
-    if "game" not in cfg:  # a checkpoint of ganrun 0.1, whose only game was G(z) against D(x)
-        cfg.game = {"_target_": "ganrun.games.gan.build", "_partial_": True, "name": "gan"}
+    cfg = upgraded(OmegaConf.merge(OmegaConf.create(saved["config"]), OmegaConf.from_dotlist(overrides)))
     validate(cfg)
     return saved, cfg
 

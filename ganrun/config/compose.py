@@ -70,3 +70,21 @@ def describe(error: BaseException) -> str:
     return text.strip().splitlines()[0]
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # the YAML files, to list a group's options
+
+
+def upgraded(cfg: DictConfig) -> DictConfig:
+    """A run's config as ganrun 0.1 saved it (before games and objective objects), in today's keys, so its
+    checkpoint can be evaluated and sampled: the one game it had, and what D's outputs mean instead of the
+    three capability flags. Today's configs pass unchanged."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        if "game" not in cfg:
+            cfg.game = {"_target_": "ganrun.games.gan.build", "_partial_": True, "name": "gan"}
+        objective, architecture = cfg.objective, cfg.architecture
+        if "scores" not in objective:
+            flags = [objective.pop(flag, False) for flag in ("auxiliary_classifier", "energy", "sigmoid_cross_entropy")]
+            objective.scores = next((kind for kind, on in zip(("logit_and_class", "energy", "logit"), flags) if on),
+                                    "score")
+        if "outputs" not in architecture:
+            architecture.outputs = "energy" if architecture.pop("energy", False) else "score"
+    return cfg
