@@ -34,6 +34,8 @@ COMMANDS = {
                          "the table of a sweep: ganrun summarize outputs/sweeps/<folder>"),
     "report": Command("ganrun.commands.report",
                       "one self-contained HTML page of a run or a sweep: ganrun report outputs/runs/<folder>"),
+    "translate": Command("ganrun.commands.translate",
+                         "apply a translation checkpoint's G to images: ganrun translate checkpoint=PATH input=DIR out=DIR"),
 }
 USAGE_LINE = f"usage: ganrun {{{','.join(COMMANDS)}}} [key=value ...] (ganrun --help)"
 

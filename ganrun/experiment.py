@@ -75,8 +75,9 @@ def build(cfg: DictConfig, device: torch.device, *, evaluate: bool = False) -> E
         optimizer_g=optimizer_g, optimizer_d=optimizer_d,
         ema_generator=make_ema(game.generator, tricks.ema_decay or 0.0) if ema else None,
         window_generator=WindowAverage(game.generator, tricks.window_average) if tricks.window_average else None,
-        scheduler_d=linear_decay(optimizer_d, cfg.trainer.steps) if decay and optimizer_d is not None else None,
-        scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps) if decay else None,
+        scheduler_d=(linear_decay(optimizer_d, cfg.trainer.steps, tricks.lr_decay_start)
+                     if decay and optimizer_d is not None else None),
+        scheduler_g=linear_decay(optimizer_g, cfg.trainer.steps, tricks.lr_decay_start) if decay else None,
     )
     exp.schedules = build_schedules(cfg, exp)
     return exp

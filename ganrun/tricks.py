@@ -142,9 +142,12 @@ def ema_decay_at(step: int, halflife: float, rampup: float | None) -> float:
     return 0.5 ** (1 / h) if h > 0 else 0.0
 
 
-def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
-    """lr_t = lr (1 - t / steps): stepped once per training step, 0 after the last (WGAN-GP's ResNet runs)."""
-    return LambdaLR(optimizer, lambda t: max(0.0, 1.0 - t / steps))
+def linear_decay(optimizer: torch.optim.Optimizer, steps: int, start: float = 0.0) -> LambdaLR:
+    """lr_t = lr (1 - t / steps) (WGAN-GP's ResNet runs), stepped once per training step, 0 after the last;
+    with `start` = s, constant for the first s * steps steps, then linearly to 0 (CycleGAN: s = 0.5, the
+    reference's n_epochs then n_epochs_decay): lr_t = lr min(1, (steps - t) / (steps - s * steps))."""
+    first = start * steps
+    return LambdaLR(optimizer, lambda t: max(0.0, min(1.0, (steps - t) / (steps - first))))
 
 
 def keep_training(loss: Tensor, threshold: float | None) -> bool:

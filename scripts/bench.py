@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--no-train", action="store_true", help="only the optimizer and FID sections")
     parser.add_argument("--no-optimizer", action="store_true", help="no Adam section (it builds DCGAN-shaped nets)")
     parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--translation", action="store_true",
+                        help="also the pix2pix and CycleGAN rows (scripts/bench_translation.py, one thread, CPU)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.overrides = SMOKE + args.overrides
@@ -186,6 +188,12 @@ def main(argv: list[str] | None = None) -> str:
         report += ["", f"## FID throughput, {device.type}", "",
                    bench_fid.fid_table(rows, args.fid_features, weights_note)]
         report += ["", f"- load average (1, 5, 15 min) after the FID rows: {load_average()}"]
+    if args.translation:
+        import bench_translation
+
+        report += ["", "## Translation: ganrun's step vs the hand-written loop (one thread, paired runs)", "",
+                   *bench_translation.main(["--steps", str(args.steps), "--log-every", str(args.log_every),
+                                            "--repeats", str(args.repeats)])]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

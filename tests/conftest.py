@@ -51,6 +51,15 @@ TINY_WIDTHS = {
                     "architecture.latent_dim=8"],
     "autoencoder": ["architecture.generator.width=8", "architecture.discriminator.width=8",
                     "architecture.discriminator.code=8", "architecture.latent_dim=8"],
+    "unet_patchgan": ["architecture.generator.width=4", "architecture.discriminator.width=4",
+                      "architecture.discriminator.n_layers=2"],
+    "resnet_patchgan": ["architecture.generator.width=4", "architecture.generator.n_blocks=1",
+                        "architecture.discriminator.width=4", "architecture.discriminator.n_layers=2"],
+    "srresnet": ["architecture.generator.width=4", "architecture.generator.n_blocks=1",
+                 "architecture.discriminator.width=4", "architecture.discriminator.n_blocks=2",
+                 "architecture.discriminator.hidden=8"],
+    "refiner": ["architecture.generator.width=4", "architecture.generator.n_blocks=1",
+                "architecture.discriminator.width=4"],
 }
 
 

@@ -28,7 +28,18 @@ LOCAL_DATA = {
                          "dataset.frames=4"],
     **{name: ["dataset=image_folder", f"dataset.root={CIFAR_PNGS}", "dataset.resolution=16"]
        for name in ("cifar10", "celeba", "lsun_bedroom")},
+    # translation: the shared pairs and unpaired sets stand in for facades and horse2zebra, BSD68 for DIV2K
+    **{name: [f"dataset.root={SHARED_DATA}/edges2shoes_handbags/shoes", "dataset.resolution=16",
+              "dataset.load_size=18", "dataset.max_items=8", "trainer.batch_size=4"]
+       for name in ("facades", "edges2shoes")},
+    **{name: [f"dataset.root={SHARED_DATA}/shoes2handbags", "dataset.resolution=16", "dataset.load_size=18",
+              "dataset.max_items=8", "trainer.batch_size=4"] for name in ("horse2zebra", "shoes2handbags")},
+    **{name: [f"dataset.root={SHARED_DATA}/sr_benchmarks/BSD68", f"dataset.test_roots=[{SHARED_DATA}/sr_benchmarks/Set5]",
+              "dataset.resolution=16", "trainer.batch_size=4", "metrics=none"] for name in ("div2k", "bsd68")},
 }
+# per game: SRGAN's content network without weights to download or a classifier to train, a few SimGAN digits
+GAME_OVERRIDES = {"srgan": ["game.content._target_=ganrun.models.content.pixels"],
+                  "simgan": ["game.synthetic.count=20"]}
 
 
 def preset(name):
@@ -58,7 +69,7 @@ def test_every_preset_trains_one_step(tmp_path, name):
     if data and not SHARED_DATA.exists():
         pytest.skip(f"{composed.dataset.name} is not on this machine and {SHARED_DATA} is missing")
     cfg = compose_config([f"experiment={name}", *data, *TINY, "trainer.steps=1", "objective.d_steps=1",
-                          *TINY_WIDTHS[composed.architecture.name]])
+                          *TINY_WIDTHS[composed.architecture.name], *GAME_OVERRIDES.get(composed.game.name, [])])
     with open_dict(cfg):
         cfg.pop("hydra", None)
     assert loop.run(cfg, tmp_path) is not None

@@ -29,6 +29,11 @@ def main(args: list[str]) -> None:
     if "checkpoint" in own:
         saved, cfg = checkpoint_config(own["checkpoint"], overrides)
         extras.check(own, cfg)
+        if cfg.game.get("own_metrics", False):  # translation games: their metrics on the test split
+            from ganrun.commands.translate import game_metrics
+
+            return report({"checkpoint": own["checkpoint"], "step": saved["step"], **game_metrics(saved, cfg, device)},
+                          Path(own.get("out", str(Path(own["checkpoint"]).with_suffix(".metrics.json")))))
         dataset, generator = load_generator(saved, cfg, device)
         out = Path(own.get("out", str(Path(own["checkpoint"]).with_suffix(".metrics.json"))))
         results = {}
@@ -50,6 +55,10 @@ def main(args: list[str]) -> None:
         out = Path(own.get("out", "metrics.json"))
     else:
         raise UsageError("give checkpoint=PATH or fake=FOLDER_OR_NPZ")
+    report(results, out)
+
+
+def report(results: dict, out: Path) -> None:
     for name, value in results.items():
         print(f"{name}: {value}")
     write_json(results, out)

@@ -184,6 +184,8 @@ def validate_tricks(cfg: DictConfig) -> None:
                           f"objective={cfg.objective.name} has none: use ns, minimax, dragan, unrolled or acgan")
     if not 0 < tricks.history.fraction <= 1:
         raise ConfigError(f"tricks.history.fraction={tricks.history.fraction} must be in (0, 1] (the paper: 0.5)")
+    if not 0 <= tricks.lr_decay_start < 1:
+        raise ConfigError(f"tricks.lr_decay_start={tricks.lr_decay_start} is a fraction of the steps: 0 to < 1")
     if tricks.ema_decay is not None and not 0 <= tricks.ema_decay < 1:
         raise ConfigError(f"tricks.ema_decay={tricks.ema_decay} must be in [0, 1), e.g. 0.999")
     check_choice("tricks.latent", tricks.latent, choices.LATENT_PRIORS)

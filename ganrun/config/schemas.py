@@ -63,6 +63,34 @@ class ImageDatasetConfig:
 
 
 @dataclass
+class TranslationDatasetConfig:
+    """Two image domains (ganrun/data/translation.py): pix2pix's paired layouts, CycleGAN's unpaired one."""
+    _target_: str = "???"
+    name: str = "???"
+    root: Optional[str] = None
+    direction: str = "AtoB"  # AtoB | BtoA: which domain is the input
+    load_size: int = 286  # resized to load_size x load_size, then randomly cropped to `resolution`
+    resolution: int = 256
+    channels_a: Optional[int] = None  # null: from the files (1 when every image is grey)
+    channels_b: Optional[int] = None
+    max_items: Optional[int] = None  # the first N images of each split and domain (quick runs, tests)
+    train: bool = True
+
+
+@dataclass
+class SuperResolutionDatasetConfig:
+    """High-resolution images, bicubic low-resolution inputs (ganrun/data/superres.py)."""
+    _target_: str = "ganrun.data.superres.sr_folder"
+    name: str = "???"
+    root: Optional[str] = None
+    test_roots: List[str] = field(default_factory=list)  # Set5, Set14 ...: evaluated one by one
+    scale: int = 4
+    resolution: int = 96  # high-resolution training patches
+    channels: int = 3
+    train: bool = True
+
+
+@dataclass
 class DigitsDatasetConfig:
     _target_: str = "ganrun.data.digits"
     name: str = "digits"
@@ -230,6 +258,7 @@ class TricksConfig:
     latent: str = "gaussian"  # gaussian | uniform | spherical
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     linear_lr_decay: bool = False  # both learning rates linearly to 0 at trainer.steps
+    lr_decay_start: float = 0.0  # fraction of trainer.steps before the decay starts (CycleGAN: 0.5)
     grad_clip: Optional[float] = None  # clip D's and G's global gradient norm
     pack: int = 1  # PacGAN: D judges `pack` samples concatenated along channels
     # DiffAugment on every input of D: a list of policies, [color,translation,cutout], or one string "color,cutout"
@@ -260,6 +289,8 @@ SCHEMAS = {
         "moving_mnist": MovingMnistDatasetConfig,
         "video_folder": VideoFolderDatasetConfig,
         "weizmann": WeizmannDatasetConfig,
+        "translation": TranslationDatasetConfig,
+        "superres": SuperResolutionDatasetConfig,
         "ring": RingDatasetConfig,
         "grid": GridDatasetConfig,
     },

@@ -1,0 +1,114 @@
+"""What the translation games share: their data streams, their grids and their metrics.
+
+Training batches come from `infinite_batches` over uint8 images, then `RandomCropFlip` crops and flips
+them into [-1, 1]; the test split (resized to the crop size) gives a fixed batch for the grids and the
+inputs of the metrics. Grids are rows of images side by side (input | output | target, or
+A | G(A) | F(G(A))), each image upscaled by nearest neighbour to at least `GRID_SIDE` pixels.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganrun.data.augment import RandomCropFlip, to_float
+from ganrun.data.translation import Domains, check_splits_match
+from ganrun.games.base import Visual
+from ganrun.metrics.translation import TranslationMetrics, domain_classifier, resized
+
+GRID_SIDE = 128  # upscale small images in the grids until they are readable
+
+
+def unwrapped(module: nn.Module) -> nn.Module:
+    """The network inside an EMA copy (AveragedModel.module), compiled or DDP wrapper; else itself."""
+    while hasattr(module, "module") or hasattr(module, "_orig_mod"):
+        module = getattr(module, "module", None) or module._orig_mod
+    return module
+
+
+@contextmanager
+def evaluating(*modules: nn.Module) -> Iterator[None]:
+    """Eval mode (BatchNorm's running statistics, no dropout) for the duration, then back as it was."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+
+
+def tiles(*columns: Tensor) -> Tensor:
+    """Images (N, C, S, S) of each column -> (N * len(columns), 3, S', S') in [-1, 1], row by row (item i's
+    columns side by side), upscaled by nearest neighbour so that S' >= GRID_SIDE; grey as 3 equal channels."""
+    scale = max(1, -(-GRID_SIDE // columns[0].shape[-1]))
+    images = torch.stack([c.detach().float().cpu().expand(-1, 3, -1, -1) for c in columns], dim=1).flatten(0, 1)
+    images = F.interpolate(images, scale_factor=scale, mode="nearest") if scale > 1 else images
+    return images.clamp(-1, 1)
+
+
+def rows(*columns: Tensor) -> Tensor:
+    """The grid as one image (3, N * S', len(columns) * S') in [0, 1], for scripts that save PNGs."""
+    images = tiles(*columns).unflatten(0, (-1, len(columns)))  # (N, k, 3, S', S')
+    return torch.cat([torch.cat(list(row), dim=2) for row in images], dim=1).add(1).div(2)
+
+
+def visual(*columns: Tensor) -> Visual:
+    """The grid for TensorBoard: one row per item, one column per stage (input | output | target ...)."""
+    return Visual(tiles(*columns), nrow=len(columns))
+
+
+def test_tensors(test: Domains) -> tuple[Tensor, Tensor]:
+    return to_float(test.a.clone()), to_float(test.b.clone())
+
+
+def build_metrics(train: Domains, test: Domains, *, cache_dir: str, device: torch.device, batch_size: int,
+                  kid_subsets: int, kid_subset_size: int, seed: int) -> TranslationMetrics:
+    """The A-vs-B classifier (trained once on both training domains at the crop size) and the test split."""
+    side = train.crop_size
+    a, b = test_tensors(test)
+    net = domain_classifier(resized(train.a, side), resized(train.b, side), a, b, name=train.name,
+                            cache_dir=cache_dir, device=device)
+    return TranslationMetrics(net, a, b, paired=test.paired, device=device, batch_size=batch_size,
+                              kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
+
+
+def splits(make_dataset: Callable[..., Domains]) -> tuple[Domains, Domains]:
+    train, test = make_dataset(train=True), make_dataset(train=False)
+    check_splits_match(train, test)
+    return train, test
+
+
+def augmenter(train: Domains, seed: int, flip: bool) -> RandomCropFlip:
+    return RandomCropFlip(train.crop_size, flip=flip, seed=seed)
+
+
+def fixed_batch(test: Domains, count: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    a, b = test_tensors(test)
+    return a[:count].to(device), b[:count].to(device)
+
+
+def translate_fn(network: nn.Module) -> Callable[[Tensor], Tensor]:
+    """x -> network(x) in eval mode, under no_grad (for metrics)."""
+    def translate(x: Tensor) -> Tensor:
+        with torch.no_grad(), evaluating(network):
+            return network(x)
+    return translate
+
+
+
+def objective_state(objective: Any) -> dict[str, Any]:
+    """The objective as a checkpointed part when it has state (BEGAN's k_t), as the gan game names it."""
+    return {"objective_state": objective} if hasattr(objective, "state_dict") else {}
+
+
+def metrics_for(cfg: Any, train: Domains, test: Domains, device: torch.device) -> TranslationMetrics:
+    """The translation metrics with the run's `metrics` settings (cache, batch, KID subsets, seed)."""
+    m = cfg.metrics
+    return build_metrics(train, test, cache_dir=m.cache_dir, device=device, batch_size=m.batch_size,
+                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed)
