@@ -102,6 +102,8 @@ def test_missing_dataset_files_found_after_composition_leave_no_run_folder(tmp_p
 def test_only_the_commands_of_the_table_run(tmp_path, args):
     result = ganrun(*args, cwd=tmp_path)
     assert result.returncode == 2
+    from ganrun.cli import COMMANDS
+
     assert result.stderr.strip() == (f"ganrun: error: unknown command '{args[0]}': "
-                                     "usage: ganrun {train,eval,sample,summarize,report} [key=value ...] (ganrun --help)")
+                                     f"usage: ganrun {{{','.join(COMMANDS)}}} [key=value ...] (ganrun --help)")
     assert list(tmp_path.iterdir()) == []

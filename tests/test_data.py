@@ -53,7 +53,7 @@ def test_every_dataset_config_names_a_factory_that_takes_its_keys(option):
         cfg = compose(config_name=None, overrides=[f"+dataset={option}"]).dataset
     kwargs = {k: v for k, v in cfg.items() if k != "_target_"}
     factory = get_method(cfg._target_)
-    assert factory is getattr(data, option)
+    assert callable(factory) and factory.__module__.startswith("ganrun.data")  # a factory of ganrun's datasets
     inspect.signature(factory).bind(**kwargs)  # TypeError on a key the factory does not take
 
 

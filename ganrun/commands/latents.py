@@ -27,7 +27,10 @@ def save_sheet(out: Path, latents, labels, checkpoint: str, columns: int, sample
     extra = {} if labels is None else {"labels": labels.numpy()}
     if samples is not None:
         extra["samples"] = samples.numpy()
-    np.savez(path, latents=latents.numpy(), checkpoint=np.array(checkpoint), columns=np.array(columns), **extra)
+    from ganrun.safe_io import atomic_write
+
+    atomic_write(path, lambda file: np.savez(file, latents=latents.numpy(), checkpoint=np.array(checkpoint),
+                                             columns=np.array(columns), **extra))  # WriteError: exit 5
     return path
 
 

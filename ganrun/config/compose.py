@@ -87,4 +87,12 @@ def upgraded(cfg: DictConfig) -> DictConfig:
                                     "score")
         if "outputs" not in architecture:
             architecture.outputs = "energy" if architecture.pop("energy", False) else "score"
+        # keys added since: today's defaults under what the run saved
+        from ganrun.config import schemas
+
+        for group, schema in (("trainer", schemas.TrainerConfig), ("tricks", schemas.TricksConfig),
+                              ("metrics", schemas.MetricsConfig), ("health", schemas.HealthConfig),
+                              ("regularizer", schemas.RegularizerConfig)):
+            cfg[group] = OmegaConf.merge(OmegaConf.structured(schema), cfg.get(group) or {})
+        cfg.setdefault("schedules", {})
     return cfg

@@ -57,9 +57,10 @@ def coupled(source: InMemory, transform: Transform, *, name: str) -> Coupled:
 
 def coupled_mnist(*, transform: Transform, name: str, root: Optional[str] = "data",
                   resolution: int = 32, channels: int = 1, num_classes: Optional[int] = 10, download: bool = False,
-                  train: bool = True) -> Coupled:
+                  train: bool = True, fraction: float = 1.0) -> Coupled:
     """MNIST and `transform`(MNIST) as CoGAN's two domains (dataset=mnist_negative, dataset=mnist_edge)."""
-    source = mnist(root=root, resolution=resolution, channels=channels, download=download, train=train)
+    source = mnist(root=root, resolution=resolution, channels=channels, download=download, train=train,
+                   fraction=fraction)
     if not hasattr(source, "tensors"):
         raise ValueError(f"{name} needs MNIST in memory: use dataset.resolution <= 64")
     return coupled(source, transform, name=name)
