@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torch.nn.utils import clip_grad_norm_
 
+from ganrun.config.compose import plain
 from ganrun.experiment import Experiment, build, resolve_device
 from ganrun.health.diversity import Diversity
 from ganrun.health.monitor import HealthMonitor
@@ -53,6 +54,7 @@ class Session:
     stop: StopSignals
     main: bool
     health: Any  # the diagnosis (ganrun/health/): findings from the scalars read back at logging steps
+    settings: Any = None  # `cfg` as plain dicts (config/compose.py Plain): what the steps read, cheaply
 
 
 def gradient_norm(module: nn.Module) -> Tensor:
@@ -68,15 +70,15 @@ def update(session: Session, optimizer: torch.optim.Optimizer, module: nn.Module
     session.scaling.backward(loss, optimizer)
     distributed.average_gradients(module)  # torchrun: every rank steps with the mean gradient
     norm = gradient_norm(module) if logging else None
-    if session.cfg.tricks.grad_clip is not None:
-        clip_grad_norm_(module.parameters(), session.cfg.tricks.grad_clip)
+    if session.settings.tricks.grad_clip is not None:
+        clip_grad_norm_(module.parameters(), session.settings.tricks.grad_clip)
     session.scaling.step(optimizer, apply=session.guard.allows(loss, module))  # on_nan=skip drops a bad update
     return norm
 
 
 def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] | None:
     """One step of the game; D's and G's losses and terms (device tensors), or None after a NaN."""
-    exp, game, adaptive = session.exp, session.exp.game, session.cfg.tricks.adaptive
+    exp, game, adaptive = session.exp, session.exp.game, session.settings.tricks.adaptive
     zero = torch.zeros(())
     values: dict[str, Tensor] = {"loss/G": zero, "grad_norm/G": zero}
     if exp.discriminator is not None:
@@ -120,9 +122,9 @@ def train_step(session: Session, step: int, logging: bool) -> dict[str, Tensor] 
 
     # ---- after the updates: G's moving average, the game's and objective's state, the LR schedules
     if exp.ema_generator is not None:
-        halflife = session.cfg.tricks.ema_halflife
+        halflife = session.settings.tricks.ema_halflife
         if halflife is not None:  # the half-life ramp of StyleGAN2-ADA and R3GAN
-            exp.ema_generator.decay = ema_decay_at(step, halflife, session.cfg.tricks.ema_rampup)
+            exp.ema_generator.decay = ema_decay_at(step, halflife, session.settings.tricks.ema_rampup)
         exp.ema_generator.update_parameters(exp.generator)
     if exp.window_generator is not None:
         exp.window_generator.update_parameters(exp.generator)
@@ -137,7 +139,7 @@ def loop_scalars(session: Session, values: dict[str, Tensor], step: int, started
     """The logging step's scalars: every loss and term read back once, the tricks the loop runs."""
     scalars = {(name if "/" in name else f"objective/{name}"): float(value.detach())
                for name, value in values.items() if not name.startswith("counts/")}
-    exp, tricks = session.exp, session.cfg.tricks
+    exp, tricks = session.exp, session.settings.tricks
     if exp.ema_generator is not None:
         scalars["tricks/ema_decay"] = exp.ema_generator.decay
     if exp.schedules is not None:
@@ -195,7 +197,7 @@ def start(cfg: DictConfig, run_dir: Path) -> Session | None:
     health = HealthMonitor(cfg.health, writer, run_dir, diversity=Diversity.of(real)) if main else distributed.Silent()
     progress = Progress(trainer.steps, start=first, mode=trainer.progress) if main else distributed.Silent()
     session = Session(cfg, run_dir, exp, guard, scaling, parts, first, last_saved, writer, progress,
-                      StopSignals(), main, health)  # SIGTERM/SIGINT: finish the step, checkpoint, exit
+                      StopSignals(), main, health, plain(cfg))  # SIGTERM/SIGINT: finish the step, checkpoint, exit
     state.restore_rng(saved)  # last, so setup's random draws cannot shift a resumed run's noise
     distributed.seed_per_rank(cfg.seed, first)  # under torchrun: each rank its own noise
     return session
@@ -207,7 +209,7 @@ def due(every: int, step: int, last: int) -> bool:
 
 def interval_work(session: Session, step: int, values: dict[str, Tensor] | None, started: float) -> bool:
     """Logging, grids, metrics and checkpoints at their intervals; False when the run must stop."""
-    cfg, exp, writer = session.cfg, session.exp, session.writer
+    cfg, exp, writer = session.settings, session.exp, session.writer
     last = cfg.trainer.steps
     average = exp.ema_generator if exp.ema_generator is not None else exp.window_generator  # EMA, else the window
     sampler = exp.generator if average is None else average.module
@@ -231,7 +233,7 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
             return False
         writer.flush()  # every step up to the checkpoint's is on disk before the checkpoint is
         if session.main:
-            session.last_saved = checkpoint.save(state.training_state(session.parts, cfg, step),
+            session.last_saved = checkpoint.save(state.training_state(session.parts, session.cfg, step),
                                                  checkpoint.checkpoint_path(session.run_dir / "checkpoints", step),
                                                  keep=cfg.trainer.keep_checkpoints)
     return not session.stop.requested

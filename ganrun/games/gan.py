@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
 from ganrun.averaging import HistoricalAveraging
+from ganrun.config.compose import plain
 from ganrun.config.checks import is_conditional
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Histogram, Terms, Visual
@@ -282,6 +283,6 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
     return GeneratorVsDiscriminator(
         dataset=dataset, generator=generator, discriminator=discriminator.to(device), regularizer=regularizer,
         objective=objective, batches=batches, inputs=inputs,
-        batch_size=trainer.batch_size, tricks=cfg.tricks, reuse_fake=trainer.reuse_fake, evaluator=evaluator,
+        batch_size=trainer.batch_size, tricks=plain(cfg.tricks), reuse_fake=trainer.reuse_fake, evaluator=evaluator,
         fixed_inputs=fixed_inputs, real_points=dataset.tensors[0][:SCATTER_SAMPLES] if points else None,
         seed=cfg.seed)
