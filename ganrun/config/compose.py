@@ -93,7 +93,8 @@ def upgraded(cfg: DictConfig) -> DictConfig:
         for group, schema in (("trainer", schemas.TrainerConfig), ("tricks", schemas.TricksConfig),
                               ("metrics", schemas.MetricsConfig), ("health", schemas.HealthConfig),
                               ("regularizer", schemas.RegularizerConfig)):
-            cfg[group] = OmegaConf.merge(OmegaConf.structured(schema), cfg.get(group) or {})
+            merged = OmegaConf.merge(OmegaConf.structured(schema), cfg.get(group) or {})
+            cfg[group] = OmegaConf.to_container(merged)  # plain again: the overrides' checks read the types
         cfg.setdefault("schedules", {})
     return cfg
 
