@@ -96,7 +96,11 @@ def test_turing_command_serves_the_page_and_reports(conditional_run):
         assert "image 1 of 8" in page
     finally:
         server.send_signal(signal.SIGINT)
-        out, err = server.communicate(timeout=180)
+        try:
+            out, err = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # seen once in a fresh-clone CI run: a second Ctrl-C, as a user would
+            server.send_signal(signal.SIGINT)
+            out, err = server.communicate(timeout=60)
     assert server.returncode == 0, err
     assert "all: no answers yet" in out
     study = root / "run" / "turing"
