@@ -9,6 +9,7 @@ answers kept). `report=true` prints the report and serves nothing. See humaneval
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -86,6 +87,9 @@ def main(args: list[str]) -> None:
     except OSError as error:
         raise UsageError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; try port=0 (any free port)") from error
     print(f"Turing page: http://127.0.0.1:{server.server_address[1]}/  (answers in {study.answers_path}; Ctrl-C stops)")
+    # Ctrl-C (SIGINT) stops the server even where the parent left SIGINT ignored, as a shell does for a
+    # job started in the background: Python then keeps the ignore instead of raising KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
