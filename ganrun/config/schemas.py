@@ -88,6 +88,7 @@ class SuperResolutionDatasetConfig:
     scale: int = 4
     resolution: int = 96  # high-resolution training patches
     channels: int = 3
+    max_items: Optional[int] = None  # cifar10_sr: the first N images of each split
     train: bool = True
 
 
