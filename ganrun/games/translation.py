@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from ganrun.data.augment import RandomCropFlip, to_float
 from ganrun.data.translation import Domains, check_splits_match
 from ganrun.games.base import Game, Visual
+from ganrun.metrics.lpips import alexnet_lpips
 from ganrun.metrics.translation import TranslationMetrics, domain_classifier, resized
 
 GRID_SIDE = 128  # upscale small images in the grids until they are readable
@@ -68,14 +69,17 @@ def test_tensors(test: Domains) -> tuple[Tensor, Tensor]:
 
 
 def build_metrics(train: Domains, test: Domains, *, cache_dir: str, device: torch.device, batch_size: int,
-                  kid_subsets: int, kid_subset_size: int, seed: int) -> TranslationMetrics:
-    """The A-vs-B classifier (trained once on both training domains at the crop size) and the test split."""
+                  kid_subsets: int, kid_subset_size: int, seed: int,
+                  lpips_weights: Optional[str] = None) -> TranslationMetrics:
+    """The A-vs-B classifier (trained once on both training domains at the crop size) and the test split;
+    LPIPS's network when `lpips_weights` names AlexNet's weights (paired tasks only)."""
     side = train.crop_size
     a, b = test_tensors(test)
     net = domain_classifier(resized(train.a, side), resized(train.b, side), a, b, name=train.name,
                             cache_dir=cache_dir, device=device)
+    lpips = alexnet_lpips(lpips_weights) if lpips_weights and test.paired else None
     return TranslationMetrics(net, a, b, paired=test.paired, device=device, batch_size=batch_size,
-                              kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
+                              kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed, lpips=lpips)
 
 
 def splits(make_dataset: Callable[..., Domains]) -> tuple[Domains, Domains]:
@@ -110,7 +114,8 @@ def metrics_for(cfg: Any, train: Domains, test: Domains, device: torch.device) -
     """The translation metrics with the run's `metrics` settings (cache, batch, KID subsets, seed)."""
     m = cfg.metrics
     return build_metrics(train, test, cache_dir=m.cache_dir, device=device, batch_size=m.batch_size,
-                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed)
+                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed,
+                         lpips_weights=m.get("lpips_weights"))
 
 
 Scores = Callable[[Callable[..., Tensor], Tensor], Tensor]  # (a D, images) -> D's scores of those images
