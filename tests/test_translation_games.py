@@ -25,12 +25,25 @@ GAMES = {
     "cyclegan": ["game=cyclegan", f"dataset.root={UNPAIRED}", *SMALL, "architecture.generator.width=4",
                  "architecture.generator.n_blocks=1", "architecture.discriminator.width=4",
                  "architecture.discriminator.n_layers=2", "game.grid_rows=2"],
+    "srgan": ["game=srgan", f"dataset.root={SHARED_DATA}/sr_benchmarks/Set5",
+              f"dataset.test_roots=[{SHARED_DATA}/sr_benchmarks/Set5]", "dataset.resolution=16", "trainer.batch_size=4",
+              "game.content._target_=ganrun.models.content.pixels", "architecture.generator.width=4",
+              "architecture.generator.n_blocks=1", "architecture.discriminator.width=4",
+              "architecture.discriminator.n_blocks=2", "architecture.discriminator.hidden=8", "game.grid_rows=2"],
+    "simgan": ["game=simgan", f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false",
+               "game.synthetic.count=20", "trainer.batch_size=4", "architecture.generator.width=4",
+               "architecture.generator.n_blocks=1", "architecture.discriminator.width=4", "game.grid_rows=2",
+               "game.pretrain_steps=1"],
 }
 GRIDS = {"pix2pix": {"translation/input_output_target"},
-         "cyclegan": {"translation/A_G(A)_F(G(A))", "translation/B_F(B)_G(F(B))"}}
+         "cyclegan": {"translation/A_G(A)_F(G(A))", "translation/B_F(B)_G(F(B))"},
+         "srgan": {"translation/bicubic_SR_HR"}, "simgan": {"translation/synthetic_refined"}}
 TERMS = {"pix2pix": {"loss/L1", "loss/G_adversarial", "D/real", "D/fake"},
-         "cyclegan": {"loss/cycle_A", "loss/cycle_B", "loss/identity_A", "loss/identity_B", "D_A/real", "D_B/fake"}}
-CASES = [("pix2pix", "ns"), ("pix2pix", "lsgan"), ("pix2pix", "wgan_gp"), ("cyclegan", "lsgan"), ("cyclegan", "hinge")]
+         "cyclegan": {"loss/cycle_A", "loss/cycle_B", "loss/identity_A", "loss/identity_B", "D_A/real", "D_B/fake"},
+         "srgan": {"loss/content", "loss/G_adversarial", "D/real", "D/fake"},
+         "simgan": {"loss/self_regularization", "loss/G_adversarial", "D/real", "D/fake", "tricks/history_fill"}}
+CASES = [("pix2pix", "ns"), ("pix2pix", "lsgan"), ("pix2pix", "wgan_gp"), ("cyclegan", "lsgan"), ("cyclegan", "hinge"),
+         ("srgan", "ns"), ("simgan", "ns")]
 
 
 def tiny(game, *overrides):
@@ -164,3 +177,25 @@ def test_translate_applies_the_checkpoint_and_bad_input_writes_nothing(tmp_path)
     scores = json.loads((tmp_path / "m.json").read_text())
     assert {"A2B/FID_classifier", "B2A/KID_classifier", "A2B2A/L1", "B2A2B/L1"} <= set(scores)
     assert scores["step"] == 1 and 0 <= scores["A2B2A/L1"] <= 1
+
+
+def test_simgan_pretrains_the_refiner_on_self_regularisation_alone():
+    from ganrun.data.base import InMemory
+    from ganrun.games.simgan import SimGAN
+    from ganrun.objectives.translation import self_regularization
+
+    torch.manual_seed(0)
+    digits = InMemory(torch.rand(4, 1, 4, 4) * 2 - 1, torch.zeros(4, dtype=torch.int64), name="d", num_classes=10)
+    refiner = torch.nn.Conv2d(1, 1, 1)
+    game = SimGAN(refiner, ZeroPatches(), _objective("ns"), digits, digits, digits, batch_size=2, seed=0,
+                  device=torch.device("cpu"), weight=0.5, history=0, pretrain_steps=1)
+    batch = game.next_batch()
+    game.start_step(1)
+    loss, terms = game.generator_loss(batch)
+    assert_close(loss, self_regularization(refiner(batch[0]), batch[0], 0.5)[0])
+    assert "loss/G_adversarial" not in terms
+    game.start_step(2)
+    loss, terms = game.generator_loss(batch)
+    # D scores every patch 0: -log sigmoid(0) = log 2 is the adversarial term added after pretraining
+    assert_close(loss, self_regularization(refiner(batch[0]), batch[0], 0.5)[0] + torch.log(torch.tensor(2.0)))
+    assert_close(terms["loss/G_adversarial"], torch.log(torch.tensor(2.0)))

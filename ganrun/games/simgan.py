@@ -4,6 +4,8 @@ R minimises the local adversarial loss (the objective's generator loss averaged 
 the paper's sum of per-patch cross-entropies up to a constant) plus the self-regularisation
 lambda ||R(x) - x||_1 (Eq. 4). D learns real images against refined ones, half of each refined batch
 drawn from a history buffer of past refinements (Sec. 3.2, Algorithm 2; ganrun.tricks.ReplayBuffer).
+For the first `pretrain_steps` steps R minimises the self-regularisation alone (the paper pretrains R so,
+for 1,000 steps, before the adversarial game; D learns on those refinements meanwhile).
 Metrics: FID_classifier of refined test synthetics against real images next to the unrefined ones'.
 """
 
@@ -26,9 +28,10 @@ Terms = dict[str, Tensor]
 class SimGAN(OneGeneratorGame):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, synthetic: Any, real: Any,
                  test_synthetic: Any, *, batch_size: int, seed: int, device: torch.device, weight: float = 1.0,
-                 history: int = 640, grid_rows: int = 8, evaluator: Optional[Any] = None) -> None:
+                 history: int = 640, grid_rows: int = 8, evaluator: Optional[Any] = None,
+                 pretrain_steps: int = 0) -> None:
         self._networks(generator, discriminator, objective)
-        self.weight = weight
+        self.weight, self.pretrain_steps, self._pretraining = weight, pretrain_steps, pretrain_steps > 0
         self.synthetic = infinite_batches(synthetic, batch_size, seed=seed, device=device)
         self.real = infinite_batches(real, batch_size, seed=seed + 1, device=device)
         self.history = ReplayBuffer(history, 0.5) if history else None
@@ -45,6 +48,9 @@ class SimGAN(OneGeneratorGame):
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return next(self.synthetic)[0], next(self.real)[0]  # (synthetic x, real y)
 
+    def start_step(self, step: int) -> None:
+        self._pretraining = step <= self.pretrain_steps  # the loop's steps count from 1
+
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         real, refined = batch[1], self._output(batch).detach()
         if self.history is not None:  # half of D's refined batch from the history (Algorithm 2)
@@ -53,6 +59,8 @@ class SimGAN(OneGeneratorGame):
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         synthetic, refined = batch[0], self._output(batch, last=True)
+        if self._pretraining:
+            return self_regularization(refined, synthetic, self.weight)
         adversarial, terms = self.objective.generator_loss(patch_scores(self._d(refined)))
         regular, reg_terms = self_regularization(refined, synthetic, self.weight)
         return adversarial + regular, {**terms, **reg_terms, "loss/G_adversarial": adversarial.detach()}
@@ -86,7 +94,7 @@ class SimGAN(OneGeneratorGame):
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "simgan", own_metrics: bool = True, weight: float = 1.0, history: int = 640, grid_rows: int = 16,
-          synthetic: Optional[Callable[..., Any]] = None) -> SimGAN:
+          synthetic: Optional[Callable[..., Any]] = None, pretrain_steps: int = 0) -> SimGAN:
     """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
     real = make(cfg.dataset)
     train, test = synthetic(train=True), synthetic(train=False)
@@ -104,4 +112,5 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
 
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
     return SimGAN(generator, discriminator, make(cfg.objective), train, real, test, batch_size=cfg.trainer.batch_size,
-                  seed=seed, device=device, weight=weight, history=history, grid_rows=grid_rows, evaluator=evaluator)
+                  seed=seed, device=device, weight=weight, history=history, grid_rows=grid_rows, evaluator=evaluator,
+                  pretrain_steps=pretrain_steps)
