@@ -4,8 +4,8 @@ R minimises the local adversarial loss (the objective's generator loss averaged 
 the paper's sum of per-patch cross-entropies up to a constant) plus the self-regularisation
 lambda ||R(x) - x||_1 (Eq. 4). D learns real images against refined ones, half of each refined batch
 drawn from a history buffer of past refinements (Sec. 3.2, Algorithm 2; ganrun.tricks.ReplayBuffer).
-For the first `pretrain_steps` steps R minimises the self-regularisation alone (the paper pretrains R so,
-for 1,000 steps, before the adversarial game; D learns on those refinements meanwhile).
+For the first `pretrain_steps` steps R minimises the self-regularisation alone (the paper pretrains R so
+before the adversarial game; D learns on those refinements meanwhile).
 Metrics: FID_classifier of refined test synthetics against real images next to the unrefined ones'.
 """
 
