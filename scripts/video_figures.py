@@ -78,6 +78,14 @@ def trained(name: str, overrides: list[str], out: Path) -> None:
                  **metrics})
 
 
+def eval_overrides(cfg) -> list[str]:
+    """`ganrun eval fake=` takes `dataset=NAME` and dataset.*/metrics.* keys, not an experiment: the
+    composed config's dataset and metrics spelled out."""
+    keys = [f"{group}.{key}={'null' if value is None else value}" for group in ("dataset", "metrics")
+            for key, value in cfg[group].items() if key not in ("_target_", "name") and not isinstance(value, dict)]
+    return [f"dataset={cfg.dataset.name}", *keys]
+
+
 def real(name: str, overrides: list[str], out: Path) -> None:
     import numpy as np
     import torch
@@ -94,7 +102,7 @@ def real(name: str, overrides: list[str], out: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for what, sample in (("real", clips), ("static", clips[:, :, :1].expand_as(clips).contiguous())):
         np.savez(folder / f"{name}_{what}.npz", samples=sample.numpy())
-        metrics = evaluated(f"fake={folder / f'{name}_{what}.npz'}", *overrides)
+        metrics = evaluated(f"fake={folder / f'{name}_{what}.npz'}", *eval_overrides(cfg))
         record(out, {"name": f"{name}_{what}", "overrides": overrides, **metrics})
     if not train_set.num_classes:
         write_gif(out / f"{name}.gif", clips[:16])
