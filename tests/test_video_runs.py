@@ -113,6 +113,7 @@ def test_a_two_job_sweep_of_mocogan(tmp_path, monkeypatch):
         assert (job / "checkpoints" / "step_00000002.pt").is_file()
 
 
+@pytest.mark.slow  # three Python processes (torchrun and two ranks), each importing torch: ~15-35 s
 def test_torchrun_two_gloo_processes_train_mocogan_to_identical_weights(tmp_path):
     result = run("-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                  str(REPO / "tests" / "ddp_worker.py"), str(tmp_path), "game=mocogan", *BASE, *MOVING,
