@@ -149,3 +149,35 @@ def test_two_steps_write_both_translation_grids_and_resume_bitwise(tmp_path):
     for part in reference.keys() - {"format", "config", "rng"}:
         assert_close(resumed[part], reference[part], rtol=0, atol=0, msg=lambda m: f"{part}: {m}")
     assert_close(resumed["rng"]["torch"], reference["rng"]["torch"], rtol=0, atol=0)
+
+
+def test_label_accuracy_and_one_translation_per_test_split(monkeypatch):
+    from ganrun.metrics.coupled import CoupledTranslationMetrics, label_accuracy
+
+    logits = torch.tensor([[0.1, 2.0], [3.0, 0.0], [0.0, 1.0]])
+    assert_close(label_accuracy(logits, torch.tensor([1, 1, 1])), torch.tensor(2 / 3))
+
+    class Scores:  # TranslationMetrics' protocol: translates a and b once each (and the cycles)
+        a, b = torch.tensor([[0.0], [1.0]]), torch.tensor([[1.0], [1.0]])
+
+        def translate(self, fn, images):
+            return fn(images)
+
+        def __call__(self, a2b, b2a):
+            fake_b, fake_a = self.translate(a2b, self.a), self.translate(b2a, self.b)
+            self.translate(b2a, fake_b)
+            return {"A2B/FID_classifier": 1.0}
+
+    class Net(torch.nn.Module):  # classifies x into class round(x)
+        def forward(self, x):
+            return None, torch.cat([1 - x.float(), x.float()], dim=1)
+
+    calls = []
+    a2b = lambda x: calls.append("a2b") or 1 - x  # noqa: E731
+    b2a = lambda x: calls.append("b2a") or x  # noqa: E731
+    metrics = CoupledTranslationMetrics(Scores(), (Net(), Net()), (torch.tensor([1, 1]), torch.tensor([1, 0])),
+                                        torch.device("cpu"), batch_size=2)
+    monkeypatch.setattr("ganrun.metrics.coupled.quantize", lambda x: x)  # the nets read the images as they are
+    out = metrics(a2b, b2a)
+    assert calls == ["a2b", "b2a", "b2a"]  # the label accuracies reuse the translations
+    assert out == {"A2B/FID_classifier": 1.0, "A2B/label_accuracy": 0.5, "B2A/label_accuracy": 0.5}
