@@ -181,3 +181,11 @@ def test_label_accuracy_and_one_translation_per_test_split(monkeypatch):
     out = metrics(a2b, b2a)
     assert calls == ["a2b", "b2a", "b2a"]  # the label accuracies reuse the translations
     assert out == {"A2B/FID_classifier": 1.0, "A2B/label_accuracy": 0.5, "B2A/label_accuracy": 0.5}
+
+
+def test_the_paper_preset_carries_units_weights_and_adam():
+    cfg = compose_config(["experiment=unit_mnist", "dataset.root=/tmp"])
+    game = cfg.game
+    assert (game.gan_weight, game.kl_weight, game.recon_weight, game.cycle_kl_weight, game.cycle_recon_weight) == \
+        (10.0, 0.1, 100.0, 0.1, 100.0)
+    assert (cfg.optimizer.lr, list(cfg.optimizer.betas), cfg.objective.name) == (1e-4, [0.5, 0.999], "ns")
