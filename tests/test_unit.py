@@ -189,3 +189,20 @@ def test_the_paper_preset_carries_units_weights_and_adam():
     assert (game.gan_weight, game.kl_weight, game.recon_weight, game.cycle_kl_weight, game.cycle_recon_weight) == \
         (10.0, 0.1, 100.0, 0.1, 100.0)
     assert (cfg.optimizer.lr, list(cfg.optimizer.betas), cfg.objective.name) == (1e-4, [0.5, 0.999], "ns")
+
+
+@needs_shared_data
+@pytest.mark.parametrize("objective", ["lsgan", "wgan_gp"])
+def test_other_objectives_drive_both_adversarial_terms(objective):
+    from ganrun.experiment import build
+
+    game = build(config(f"objective={objective}", "objective.d_steps=1"), torch.device("cpu")).game
+    batch = game.next_batch()
+    d_loss, d_terms = game.discriminator_loss(batch)
+    g_loss, g_terms = game.generator_loss(batch)
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    assert {"loss/gan_A", "loss/gan_B"} <= g_terms.keys()
+    if objective == "wgan_gp":  # the gradient penalty of each domain's D
+        assert {"D_A/gradient_penalty", "D_B/gradient_penalty"} <= d_terms.keys()
+    d_loss.backward()
+    assert all(p.grad is not None for p in game.discriminator.parameters())
