@@ -17,11 +17,11 @@ from ganrun.objectives.unit import UNITWeights, cycle_parts, generator_total, kl
 from ganrun.run import checkpoint
 from tests.conftest import SHARED_DATA, compose_config, needs_shared_data
 
-TINY = ["game=unit", f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.resolution=8", "dataset.fraction=0.05",
-        "trainer.steps=2", "trainer.batch_size=4", "trainer.log_every=1", "trainer.sample_every=1",
-        "trainer.checkpoint_every=1", "trainer.device=cpu", "trainer.progress=off", "metrics=none",
-        "architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=3",
-        "game.grid_rows=2"]
+TINY = ["game=unit", f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.resolution=8",
+        "dataset.fraction=0.05", "trainer.steps=2", "trainer.batch_size=4", "trainer.log_every=1",
+        "trainer.sample_every=1", "trainer.checkpoint_every=1", "trainer.device=cpu", "trainer.progress=off",
+        "metrics=none", "architecture.generator.width=4", "architecture.discriminator.width=4",
+        "architecture.latent_dim=3", "game.grid_rows=2"]
 
 
 def config(*overrides: str):

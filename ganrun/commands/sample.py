@@ -96,7 +96,8 @@ def write_sheet(saved: dict, cfg, device, num: int, noise, out: Path) -> None:
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez(out, samples=images.numpy(), latents=latents.cpu().numpy())
-    print(f"{num} x {per} samples (one row of {columns} latents, {per} images each) written to {out}")
+    print(f"{num} latents x {per} samples (rows of {columns} latents, each latent's {per} images side by side) "
+          f"written to {out}")
 
 
 def write_clips(generator, num: int, out: Path, noise, labels, frames: int | None) -> None:
