@@ -206,3 +206,10 @@ def test_other_objectives_drive_both_adversarial_terms(objective):
         assert {"D_A/gradient_penalty", "D_B/gradient_penalty"} <= d_terms.keys()
     d_loss.backward()
     assert all(p.grad is not None for p in game.discriminator.parameters())
+
+
+def test_a_one_domain_dataset_is_refused_before_anything_runs():
+    from ganrun.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="game=unit trains on dataset=mnist_negative or dataset=mnist_edge"):
+        compose_config(["game=unit", "dataset=digits"])

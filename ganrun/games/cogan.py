@@ -162,8 +162,8 @@ class LatentSearch(nn.Module):
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "cogan", own_metrics: bool = True, own_samples: bool = True, translate_steps: int = 500,
-          translate_lr: float = 0.05) -> CoGANGame:
+          name: str = "cogan", own_metrics: bool = True, own_samples: bool = True, datasets: Any = None,
+          translate_steps: int = 500, translate_lr: float = 0.05) -> CoGANGame:
     """architecture=cogan (coupled G and D), dataset=mnist_negative or mnist_edge (two domains)."""
     dataset = make(cfg.dataset)
     generator, discriminator = coupled_networks(cfg, make, tuple(dataset.data_shape), device)

@@ -151,15 +151,16 @@ class UNITGame(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int, name: str = "unit",
-          own_metrics: bool = True, own_samples: bool = True, gan_weight: float = 10.0, kl_weight: float = 0.1,
-          recon_weight: float = 100.0, cycle_kl_weight: float = 0.1, cycle_recon_weight: float = 100.0,
-          recon_p: int = 1, unit_variance: bool = False, judge_reconstructions: bool = False,
-          grid_rows: int = 8) -> UNITGame:
+          own_metrics: bool = True, own_samples: bool = True, datasets: Any = None, gan_weight: float = 10.0,
+          kl_weight: float = 0.1, recon_weight: float = 100.0, cycle_kl_weight: float = 0.1,
+          cycle_recon_weight: float = 100.0, recon_p: int = 1, unit_variance: bool = False,
+          judge_reconstructions: bool = False, grid_rows: int = 8) -> UNITGame:
     """architecture=unit (CoupledVAE, CoupledDiscriminator), a two-domain dataset (mnist_negative, mnist_edge)."""
-    train, test = make(cfg.dataset), make(cfg.dataset, train=False)
-    if not hasattr(train, "domains"):
+    train = make(cfg.dataset)
+    if not hasattr(train, "domains"):  # game.datasets lists the two-domain ones; the config checks refuse others
         raise ConfigError(f"game=unit needs a two-domain dataset (dataset=mnist_negative or mnist_edge), "
                           f"got dataset={cfg.dataset.name}")
+    test = make(cfg.dataset, train=False)
     if recon_p not in (1, 2):
         raise ConfigError(f"game.recon_p={recon_p}: UNIT's reconstruction is L1 (1, the paper) or L2 (2)")
     generator, discriminator = coupled_networks(cfg, make, tuple(train.data_shape), device)
