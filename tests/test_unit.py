@@ -213,3 +213,21 @@ def test_a_one_domain_dataset_is_refused_before_anything_runs():
 
     with pytest.raises(ConfigError, match="game=unit trains on dataset=mnist_negative or dataset=mnist_edge"):
         compose_config(["game=unit", "dataset=digits"])
+
+
+def test_the_hand_written_loop_of_the_bench_row_trains(monkeypatch):
+    from ganrun.data.base import InMemory
+    from ganrun.models.cogan import CoupledDiscriminator
+    from tests.conftest import REPO
+
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    import plain_unit
+
+    torch.manual_seed(0)
+    domains = [InMemory(torch.rand(8, 1, 8, 8) * 2 - 1, torch.zeros(8, dtype=torch.int64), name=n, num_classes=1)
+               for n in "ab"]
+    vae, netD = CoupledVAE((1, 8, 8), latent_dim=3, width=4), CoupledDiscriminator((1, 8, 8), width=4)
+    before = [p.detach().clone() for p in vae.parameters()]
+    log = plain_unit.train(vae, netD, domains, batch_size=4, steps=3, log_every=1, device=torch.device("cpu"))
+    assert [entry[0] for entry in log] == [1, 2, 3] and all(math.isfinite(e[1]) and math.isfinite(e[2]) for e in log)
+    assert all(not torch.equal(a, b) for a, b in zip(before, vae.parameters()))  # every E and G weight moved
