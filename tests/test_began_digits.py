@@ -1,5 +1,5 @@
-"""experiment=began_digits (BEGAN that learns on 8x8 digits in 2,000 CPU steps, docs/results.md section 3):
-the preset's settings, and BEGAN's k_t control with them, exactly."""
+"""experiment=began_digits (BEGAN without the collapse on 8x8 digits in 2,000 CPU steps, docs/results.md
+section 3): the preset's settings, and BEGAN's k_t control with them, exactly."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ def test_began_digits_preset_settings():
     cfg = preset("began_digits")
     assert (cfg.dataset.name, cfg.objective.name, cfg.architecture.name) == ("digits", "began", "autoencoder")
     assert (cfg.objective.equilibrium.gamma, cfg.objective.equilibrium.lambda_k) == (0.7, 0.02)
-    assert (cfg.trainer.batch_size, cfg.architecture.generator.width, cfg.architecture.discriminator.width) == (16, 32, 32)
+    widths = (cfg.architecture.generator.width, cfg.architecture.discriminator.width)
+    assert (cfg.trainer.batch_size, *widths) == (16, 32, 32)
     # a real bottleneck h = 8 (64 pixels); the paper's other settings stay: Adam lr 1e-4, no batch norm, L1 energy
-    assert (cfg.optimizer.lr, cfg.architecture.discriminator.code, cfg.architecture.discriminator.exponent) == (1e-4, 8, 1)
+    d = cfg.architecture.discriminator
+    assert (cfg.optimizer.lr, d.code, d.exponent) == (1e-4, 8, 1)
     assert not cfg.architecture.discriminator.batch_norm and not cfg.architecture.generator.batch_norm
 
 

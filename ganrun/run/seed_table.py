@@ -37,7 +37,8 @@ def seed_table(jobs: list[Any]) -> str | None:
     grouped = groups(jobs)
     if not any(len(members) > 1 for members in grouped.values()):
         return None
-    tags = sorted({t for members in grouped.values() for job in members for t in job.scalars if t.startswith("metrics/")})
+    tags = sorted({t for members in grouped.values() for job in members for t in job.scalars
+                   if t.startswith("metrics/")})
     common = [o for o in next(iter(grouped)).split(" ") if all(o in setting.split(" ") for setting in grouped)]
     header = ["setting", "seeds", *(t.removeprefix("metrics/") for t in tags), "wall time (s)"]
     lines = [f"Overrides of every setting: `{' '.join(common)}`" if common else "", "",
