@@ -8,13 +8,22 @@ torch here (the CLI imports the sweep code before training starts).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from ganrun.run.mode_study import mean_and_error
 from ganrun.safe_io import atomic_write
 
 SEEDS_FILE = "seeds.md"
+
+
+def mean_and_error(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample std / sqrt(n); 0 for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
 def setting_of(overrides: list[str]) -> str:
