@@ -46,6 +46,13 @@ def test_seeds_table_means_and_standard_errors(tmp_path):
                          "| `objective=hinge` | 2 | 52.0 ± 2.0 | 9.500 ± 0.500 | 10 |"]
 
 
+def test_one_setting_over_seeds(tmp_path):
+    for seed, fid in enumerate([3.0, 5.0]):
+        fake_job(tmp_path, seed, ["experiment=began_digits", f"seed={seed}"], {"metrics/fid": fid})
+    sweeps.write_tables(sweeps.summarize_sweep(tmp_path, "metrics/fid", "minimize"))
+    assert (tmp_path / SEEDS_FILE).read_text().splitlines()[-1] == "| (every job) | 2 | 4.000 ± 1.000 | 10 |"
+
+
 def test_no_seeds_table_without_repeated_seeds(tmp_path):
     fake_job(tmp_path, 0, ["objective=ns", "seed=0"], {"metrics/fid": 1.0})
     fake_job(tmp_path, 1, ["objective=hinge", "seed=0"], {"metrics/fid": 2.0})

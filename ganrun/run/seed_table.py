@@ -53,7 +53,8 @@ def seed_table(jobs: list[Any]) -> str | None:
     lines = [f"Overrides of every setting: `{' '.join(common)}`" if common else "", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for setting, members in grouped.items():
-        cells = [f"`{' '.join(o for o in setting.split(' ') if o not in common)}`", str(len(members))]
+        varying = " ".join(o for o in setting.split(" ") if o not in common)
+        cells = [f"`{varying}`" if varying else "(every job)", str(len(members))]
         for tag in tags:
             values = [job.scalars[tag] for job in members if tag in job.scalars]
             cells.append(_mean_error(values) if values else "")
