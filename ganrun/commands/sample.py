@@ -36,6 +36,10 @@ def main(args: list[str]) -> None:
         raise UsageError(f"out={out}: write a .png grid, an .npz array or (clips) a .gif")
     device = resolve_device(arguments.device(own.get("device", "auto")))
     saved, cfg = checkpoint_config(own["checkpoint"], overrides)
+    if cfg.game.get("own_samples", False):  # coupled games (CoGAN, UNIT): the game's own sheet of pairs
+        if interpolate or out.suffix == ".gif" or "frames" in own:
+            raise UsageError(f"game={cfg.game.name} writes pairs from one latent: no interpolate, frames or .gif")
+        return write_sheet(saved, cfg, device, num, torch.Generator().manual_seed(seed), out)
     dataset, generator = load_generator(saved, cfg, device)
     noise = torch.Generator().manual_seed(seed)
     if hasattr(generator, "sample_clips"):  # a video game's G draws its own latents (content, motion ...)
@@ -71,6 +75,29 @@ def main(args: list[str]) -> None:
     # the sheet's latents (and labels), for `ganrun latents`: in the .npz, or beside the .png
     sheet = save_sheet(out, latents, labels, own["checkpoint"], columns, samples if out.suffix == ".npz" else None)
     print(f"{len(samples)} samples written to {out}" + ("" if sheet == out else f", their latents to {sheet}"))
+
+
+def write_sheet(saved: dict, cfg, device, num: int, noise, out: Path) -> None:
+    """`num` latents of the game's sheet (`game.sheet(G, num, noise) -> latents, images, per_latent`): a .png
+    grid with each latent's images side by side, or an .npz of `samples` (num * per_latent images, in that
+    order) and `latents`."""
+    import numpy as np
+    from torchvision.utils import save_image
+
+    from ganrun.commands.translate import load_game
+    from ganrun.safe_io import atomic_write
+
+    game = load_game(saved, cfg, device, evaluate=False)
+    latents, images, per = game.sheet(game.generator.eval(), num, noise)
+    images, columns = images.cpu(), max(1, int(round(num ** 0.5)))
+    if out.suffix == ".png":
+        atomic_write(out, lambda file: save_image(images, file, format="png", nrow=per * columns, normalize=True,
+                                                  value_range=(-1, 1), pad_value=1))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(out, samples=images.numpy(), latents=latents.cpu().numpy())
+    print(f"{num} latents x {per} samples (rows of {columns} latents, each latent's {per} images side by side) "
+          f"written to {out}")
 
 
 def write_clips(generator, num: int, out: Path, noise, labels, frames: int | None) -> None:
