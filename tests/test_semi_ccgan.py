@@ -21,7 +21,6 @@ RUNS = {  # name -> overrides (dataset=digits, 8x8, as every tiny run)
     "semi": ["game=semi"],
     "supervised": ["game=semi", "game.adversarial=false"],
     "ccgan": ["game=ccgan", "game.inpainter.width=4"],
-    "ccgan2": ["game=ccgan", "game.inpainter.width=4", "game.low_resolution=true"],
 }
 
 
@@ -56,10 +55,19 @@ def test_the_composition_keeps_every_context_pixel_and_only_fills_the_hole():
 
 
 def test_cc_gan2_low_resolution_copy_is_the_4x4_block_means():
+    from ganrun.experiment import build
+
     x = torch.arange(64.0).view(1, 1, 8, 8)
     low = low_resolution(x)
     means = torch.tensor([[13.5, 17.5], [45.5, 49.5]])  # e.g. the top left block: rows 0-3 x cols 0-3
     assert_close(low[0, 0], means.repeat_interleave(4, 0).repeat_interleave(4, 1))
+    game = build(tiny_config(*RUNS["ccgan"], "game.low_resolution=true", "game.labels.fraction=0.05"),
+                 torch.device("cpu")).game
+    assert game.generator.in_channels == 2  # the masked image and its low-resolution copy
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4, :4] = 1
+    assert_close(game.generator_input(x, mask), torch.cat([context(x, mask), low], dim=1))
+    assert torch.isfinite(game.generator_loss(game.next_batch())[0])
 
 
 class SumBody(nn.Module):
