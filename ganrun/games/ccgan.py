@@ -3,11 +3,10 @@ adversarial networks"): G in-paints a square hole cut at a random place of a *re
 context, and D, the (K+1)-way classifier of the semi-supervised game (ganrun/games/semi.py), judges
 full images: real ones against in-painted ones, while classifying the few labelled ones.
 
-With m the hole's mask (1 inside the hole, 0 on the context; the paper writes m the other way round),
+With m the hole's mask (1 inside the hole, 0 on the context),
 G sees the context x * (1 - m) (the hole zeroed) and its output is kept only in the hole:
     x_I = x * (1 - m) + G(x * (1 - m)) * m        (the in-painted image; context pixels stay exact)
-G's loss is the adversarial one against the (K+1)-class D, -E log D(x_I) (no reconstruction term: the
-paper's G is scored by D alone). CC-GAN2 (`game.low_resolution=true`) also gives G the whole image
+G's loss is the adversarial one against the (K+1)-class D, -E log D(x_I) (no reconstruction term). CC-GAN2 (`game.low_resolution=true`) also gives G the whole image
 downsampled 4x (average pooling) and upsampled back (nearest), as extra input channels.
 The hole's side is `game.hole` x the image side (default 0.5: a quarter of the area). G is
 pix2pix's U-Net (`game.inpainter`), without a separate noise vector.

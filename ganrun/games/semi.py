@@ -4,8 +4,8 @@ told the labels of a few (`game.labels.fraction` of the training set, the same n
 G is trained by feature matching on D's penultimate features, as in the paper's MNIST/CIFAR runs.
 
 Each D update sees an unlabelled batch of the whole training set and a labelled batch of the few
-labelled images (two streams, as the authors' code pairs them; with 100 labels a batch of 64 drawn
-from all 60,000 would hold a labelled image one step in ten). `game.adversarial=false` is the
+labelled images (two streams: with 100 labels, a batch of 64 drawn from all 60,000 would hold a
+labelled image one step in ten). `game.adversarial=false` is the
 supervised baseline on the same labels: the same D trained on the labelled batches alone, its loss
 the K-class cross-entropy; G is not trained (its loss is a constant 0, no forward).
 
