@@ -68,6 +68,11 @@ def test_cc_gan2_low_resolution_copy_is_the_4x4_block_means():
     mask[..., :4, :4] = 1
     assert_close(game.generator_input(x, mask), torch.cat([context(x, mask), low], dim=1))
     assert torch.isfinite(game.generator_loss(game.next_batch())[0])
+    from ganrun.errors import ConfigError
+
+    for bad, message in (("game.hole=0", "must leave a hole of 1 to 7 pixels"), ("game.labels.fraction=0", "must be in")):
+        with pytest.raises(ConfigError, match=message):
+            build(tiny_config(*RUNS["ccgan"], bad), torch.device("cpu"))
 
 
 class SumBody(nn.Module):
