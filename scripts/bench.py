@@ -8,6 +8,10 @@
         architecture.discriminator.image.width=16 architecture.discriminator.video.width=16 --variants ganrun \
         --no-optimizer --fid-samples 0
                                                              # MoCoGAN vs scripts/plain_mocogan.py
+    python scripts/bench.py game=unit dataset.root=../shared/data dataset.download=false dataset.resolution=32 \
+        architecture.generator.width=8 architecture.discriminator.width=8 architecture.latent_dim=16 \
+        trainer.batch_size=32 --variants ganrun --no-optimizer --fid-samples 0 --threads 1
+                                                             # UNIT vs scripts/plain_unit.py
 
 Training. Every row trains the DCGAN of the composed config (Hydra overrides as arguments) on the same
 data and batch. ganrun's rows call `ganrun.train.run` itself, the loop users run, timed from the wall

@@ -39,10 +39,10 @@ def test_every_option_composes_and_validates(group):
         assert cfg[group] is not None if group != "experiment" else cfg.sweep.metric  # presets are global overlays
 
 
-# The architectures of the other games, each trained through its game in its own tests: vae, cogan,
+# The architectures of the other games, each trained through its game in its own tests: vae, cogan, unit,
 # progressive (a VAE has no D, CoGAN's G makes pairs, the progressive nets take a level), the video
 # ones (clips), the translation ones (G maps images to images).
-GAME_ARCHITECTURES = {"vae", "cogan", "progressive", "vgan", "mocogan",
+GAME_ARCHITECTURES = {"vae", "cogan", "unit", "progressive", "vgan", "mocogan",
                       "unet_patchgan", "resnet_patchgan", "srresnet", "refiner"}
 
 

@@ -166,6 +166,10 @@ def validate_family(cfg: DictConfig) -> None:
         fix = "use game=vae" if not get(cfg, "objective.adversarial", True) else "use objective=vae"
         raise ConfigError(f"objective={objective.name} and game={cfg.game.name} do not go together "
                           f"(one trains a discriminator, the other has none): {fix}")
+    datasets = get(cfg, "game.datasets")  # a game that trains on particular data (CoGAN, UNIT: two domains)
+    if datasets is not None and cfg.dataset.name not in datasets:
+        raise ConfigError(f"game={cfg.game.name} trains on {' or '.join(f'dataset={d}' for d in datasets)}, "
+                          f"not dataset={cfg.dataset.name}")
     equilibrium = get(objective, "equilibrium")
     if equilibrium is not None and (not 0 < equilibrium.gamma <= 1 or equilibrium.lambda_k < 0):
         raise ConfigError(f"objective.equilibrium gamma={equilibrium.gamma}, lambda_k={equilibrium.lambda_k}: "

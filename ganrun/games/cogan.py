@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import in_eval_mode, objective_state, side_by_side
+from ganrun.games.helpers import coupled_networks, in_eval_mode, objective_state, side_by_side
 
 DOMAINS = ("A", "B")
 
@@ -117,6 +117,11 @@ class CoGANGame(Game):
         channels, side = self.data_shape[0], self.data_shape[-1]
         return LatentSearch(self.generator, source, self.translate_steps, self.translate_lr), channels, side
 
+    def sheet(self, generator: nn.Module, num: int, noise: torch.Generator) -> tuple[Tensor, Tensor, int]:
+        """For `ganrun sample`: the latents and the pairs G1(z) | G2(z) (2 num images, a pair side by side)."""
+        z = torch.randn(num, self.latent_dim, generator=noise).to(self.device)
+        return z, side_by_side(*in_eval_mode(generator, generator, z)), 2
+
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
         if self.evaluator is None:
             return {}
@@ -157,12 +162,11 @@ class LatentSearch(nn.Module):
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "cogan", translate_steps: int = 500, translate_lr: float = 0.05) -> CoGANGame:
+          name: str = "cogan", own_metrics: bool = True, own_samples: bool = True, datasets: Any = None,
+          translate_steps: int = 500, translate_lr: float = 0.05) -> CoGANGame:
     """architecture=cogan (coupled G and D), dataset=mnist_negative or mnist_edge (two domains)."""
     dataset = make(cfg.dataset)
-    shape = tuple(dataset.data_shape)
-    generator = make(cfg.architecture.generator, data_shape=shape).to(device)
-    discriminator = make(cfg.architecture.discriminator, data_shape=shape).to(device)
+    generator, discriminator = coupled_networks(cfg, make, tuple(dataset.data_shape), device)
     evaluator = None
     if evaluate:
         from ganrun.metrics.pairs import build_pair_evaluator

@@ -27,3 +27,11 @@ def side_by_side(a: Tensor, b: Tensor) -> Tensor:
 def objective_state(objective: Any) -> dict[str, Any]:
     """The objective as a checkpoint part when it has state (BEGAN's k_t), else nothing."""
     return {"objective": objective} if hasattr(objective, "state_dict") else {}
+
+
+def coupled_networks(cfg: Any, make: Any, data_shape: tuple[int, ...], device: Any) -> tuple[nn.Module, nn.Module]:
+    """G and D of `cfg.architecture` for images of `data_shape`, on `device` (the games built from one
+    dataset's shape: CoGAN, UNIT)."""
+    generator = make(cfg.architecture.generator, data_shape=data_shape).to(device)
+    discriminator = make(cfg.architecture.discriminator, data_shape=data_shape).to(device)
+    return generator, discriminator
