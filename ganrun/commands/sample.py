@@ -1,9 +1,10 @@
 """`ganrun sample checkpoint=PATH num=N out=FILE.png|FILE.npz|FILE.gif [interpolate=true] [frames=T] [seed=S]
-[device=auto]`: samples of a checkpoint's generator (its EMA copy when the run kept one) from the run's own
+[device=auto] [label=K]`: samples of a checkpoint's generator (its EMA copy when the run kept one) from the run's own
 prior; with `interpolate=true`, rows of great-circle paths between random latents (White 2016). The sheet's
 latents (and labels) go into the .npz, or beside a .png as FILE.latents.npz, for `ganrun latents`. A video
 game's generator (one with `sample_clips`: VGAN, MoCoGAN) writes its clips as an animated GIF grid, a
-frames-over-time PNG (a clip a row) or an .npz of (N, C, T, H, W); MoCoGAN takes any `frames`."""
+frames-over-time PNG (a clip a row) or an .npz of (N, C, T, H, W); MoCoGAN takes any `frames`. A conditional
+run's samples cycle through the classes; `label=K` makes them all of class K (MoCoGAN: one action)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def main(args: list[str]) -> None:
     from ganrun.safe_io import atomic_write
     from ganrun.sampling import LATENT_PRIORS, slerp
 
-    own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device", "frames"},
+    own, overrides = parse(args, {"checkpoint", "num", "out", "interpolate", "seed", "device", "frames", "label"},
                            required={"checkpoint", "out"})
     num = arguments.integer("num", own.get("num", "64"), minimum=1, maximum=arguments.MAX_SAMPLES)
     seed = arguments.integer("seed", own.get("seed", "0"), minimum=0, maximum=2**63 - 1)
@@ -44,6 +45,7 @@ def main(args: list[str]) -> None:
     noise = torch.Generator().manual_seed(seed)
     if hasattr(generator, "sample_clips"):  # a video game's G draws its own latents (content, motion ...)
         labels = torch.arange(num) % dataset.num_classes if is_conditional(cfg) else None
+        labels = one_class(own, labels, dataset.num_classes)
         frames = arguments.integer("frames", own["frames"], minimum=1, maximum=10_000) if "frames" in own else None
         return write_clips(generator, num, out, noise, labels, frames)
     if out.suffix == ".gif" or "frames" in own:
@@ -60,6 +62,7 @@ def main(args: list[str]) -> None:
         latents, columns = prior(num, latent_dim, generator=noise), rows
     # A conditional G draws one class per row of the grid (cycling when there are more rows than classes).
     labels = (torch.arange(len(latents)) // columns % dataset.num_classes) if is_conditional(cfg) else None
+    labels = one_class(own, labels, dataset.num_classes)
 
     def draw(i: int) -> torch.Tensor:
         part = None if labels is None else labels[i:i + CHUNK].to(device)
@@ -75,6 +78,18 @@ def main(args: list[str]) -> None:
     # the sheet's latents (and labels), for `ganrun latents`: in the .npz, or beside the .png
     sheet = save_sheet(out, latents, labels, own["checkpoint"], columns, samples if out.suffix == ".npz" else None)
     print(f"{len(samples)} samples written to {out}" + ("" if sheet == out else f", their latents to {sheet}"))
+
+
+def one_class(own: dict, labels, num_classes: int | None):
+    """`label=K`: every sample of class K (a conditional run's), else `labels` (classes cycling)."""
+    if "label" not in own:
+        return labels
+    from ganrun.config import arguments
+
+    if labels is None:
+        raise UsageError("label= is for a conditional run's checkpoint (conditional=true): this one has no classes")
+    label = arguments.integer("label", own["label"], minimum=0, maximum=num_classes - 1)
+    return labels.new_full(labels.shape, label)
 
 
 def write_sheet(saved: dict, cfg, device, num: int, noise, out: Path) -> None:

@@ -19,9 +19,9 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from ganrun.config.checks import is_conditional
-from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
-                                video_evaluator)
+from ganrun.games.base import Terms, Visual
+from ganrun.games.video import (InstanceNoise, VideoGame, adversarial_d_term, adversarial_g_term, clip_batches,
+                                clip_views, in_eval_mode, video_evaluator)
 from ganrun.models.video import random_frames
 from ganrun.objectives import Objective
 
@@ -31,7 +31,7 @@ def split_outputs(outputs: Tensor, categorical: bool) -> tuple[Tensor, Tensor | 
     return (outputs[:, 0], outputs[:, 1:]) if categorical else (outputs, None)
 
 
-class MoCoGAN(Game):
+class MoCoGAN(VideoGame):
     def __init__(self, *, generator: nn.Module, image_d: nn.Module, video_d: nn.Module, objective: Objective,
                  batches: Any, batch_size: int, num_classes: int | None, fixed: tuple[Tensor, Tensor, Tensor | None],
                  noise: InstanceNoise | None = None, evaluator: Any = None) -> None:
@@ -57,21 +57,6 @@ class MoCoGAN(Game):
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D_I, self.D_V = wrap(self.generator), wrap(self.discriminator["image"]), wrap(self.discriminator["video"])
 
-    def has_penalty(self) -> bool:
-        return self.objective.has_penalty
-
-    def stateful_parts(self) -> dict[str, Any]:
-        parts = {"batches": self.batches}
-        if hasattr(self.objective, "state_dict"):
-            parts["objective_state"] = self.objective
-        return parts
-
-    def start_step(self, step: int) -> None:
-        self.noise.start_step(step)
-
-    def scalars(self) -> dict[str, float]:
-        return self.noise.scalars()
-
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return next(self.batches)  # clips (N, C, T, H, W), actions (N,)
 
@@ -93,9 +78,6 @@ class MoCoGAN(Game):
             category = F.cross_entropy(real_logits, real_labels)
             loss, terms = loss + category, {**terms, "loss/D_V_category": category.detach()}
         return loss, terms
-
-    def after_discriminator_update(self) -> None:
-        self.objective.after_discriminator_update(self.discriminator)
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         content, motion, labels = self.inputs(self.batch_size)

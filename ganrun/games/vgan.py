@@ -13,14 +13,14 @@ from torch import Tensor, nn
 
 from ganrun.config.checks import is_conditional
 from ganrun.errors import ConfigError
-from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.video import (InstanceNoise, adversarial_d_term, adversarial_g_term, clip_batches, clip_views, in_eval_mode,
-                                video_evaluator)
+from ganrun.games.base import Terms, Visual
+from ganrun.games.video import (InstanceNoise, VideoGame, adversarial_d_term, adversarial_g_term, clip_batches,
+                                clip_views, in_eval_mode, video_evaluator)
 from ganrun.models.video import composite, mask_sparsity
 from ganrun.objectives import Objective
 
 
-class VGAN(Game):
+class VGAN(VideoGame):
     def __init__(self, *, generator: nn.Module, discriminator: nn.Module, objective: Objective, batches: Any,
                  latent_dim: int, batch_size: int, mask_weight: float, fixed_latents: Tensor,
                  noise: InstanceNoise | None = None, evaluator: Any = None) -> None:
@@ -39,21 +39,6 @@ class VGAN(Game):
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D = wrap(self.generator), wrap(self.discriminator)
 
-    def has_penalty(self) -> bool:
-        return self.objective.has_penalty
-
-    def stateful_parts(self) -> dict[str, Any]:
-        parts = {"batches": self.batches}
-        if hasattr(self.objective, "state_dict"):
-            parts["objective_state"] = self.objective
-        return parts
-
-    def start_step(self, step: int) -> None:
-        self.noise.start_step(step)
-
-    def scalars(self) -> dict[str, float]:
-        return self.noise.scalars()
-
     def next_batch(self) -> Tensor:
         return next(self.batches)[0]  # (N, C, T, H, W)
 
@@ -64,9 +49,6 @@ class VGAN(Game):
         self.last_real = self.D(real)
         return adversarial_d_term(self.objective, self.last_real, self.D(fake), self.discriminator, real, fake, "D",
                                   prefix=False)
-
-    def after_discriminator_update(self) -> None:
-        self.objective.after_discriminator_update(self.discriminator)
 
     def generator_loss(self, real: Tensor) -> tuple[Tensor, Terms]:
         foreground, mask, background = self.G(self.latents(self.batch_size), streams=True)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.errors import ConfigError
-from ganrun.games.base import Terms, Visual
+from ganrun.games.base import Game, Terms, Visual
 from ganrun.objectives import Objective
 from ganrun.tricks import discriminator_input, instance_noise_std
 
@@ -56,6 +56,34 @@ class InstanceNoise:
 
     def scalars(self) -> dict[str, float]:
         return {"tricks/instance_noise_std": self.std} if self.start > 0 else {}
+
+
+class VideoGame(Game):
+    """What VGAN and MoCoGAN share around their losses: the objective's penalty flag, the batch stream
+    and the objective's state in checkpoints, and the instance-noise schedule (`self.noise`).
+    A subclass sets `self.objective`, `self.batches` and `self.noise` in its __init__."""
+
+    objective: Objective
+    batches: Any
+    noise: InstanceNoise
+
+    def has_penalty(self) -> bool:
+        return self.objective.has_penalty
+
+    def stateful_parts(self) -> dict[str, Any]:
+        parts = {"batches": self.batches}
+        if hasattr(self.objective, "state_dict"):
+            parts["objective_state"] = self.objective
+        return parts
+
+    def start_step(self, step: int) -> None:
+        self.noise.start_step(step)
+
+    def scalars(self) -> dict[str, float]:
+        return self.noise.scalars()
+
+    def after_discriminator_update(self) -> None:
+        self.objective.after_discriminator_update(self.discriminator)
 
 
 @torch.no_grad()

@@ -125,6 +125,10 @@ class VideoEvaluator:
         labels = None if parts[0][1] is None else torch.cat([y.cpu() for _, y in parts])
         return self.evaluate_clips(clips, labels)
 
+    def evaluate_samples(self, clips: Tensor) -> dict[str, float]:
+        """What `ganrun eval fake=CLIPS.npz` calls (the image evaluators' name)."""
+        return self.evaluate_clips(clips)
+
     @torch.no_grad()
     def evaluate_clips(self, clips: Tensor, labels: Optional[Tensor] = None) -> dict[str, float]:
         if tuple(clips.shape[1:]) != self.shape:

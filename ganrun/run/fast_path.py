@@ -53,7 +53,8 @@ def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: It
 
 
 class Autocast(nn.Module):
-    """`module` run under torch.autocast(dtype), its output handed back in float32.
+    """`module` run under torch.autocast(dtype), its output (a tensor, or a tuple of them such as VGAN's
+    foreground, mask and background) handed back in float32.
 
     Convolutions and matmuls run in the low precision; the losses, computed on the float32 outputs,
     and everything outside the networks (optimizer, penalties' norms) stay in fp32. Holds no state
@@ -66,9 +67,10 @@ class Autocast(nn.Module):
         self.dtype = dtype
         self.device_type = device_type
 
-    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, ...]:
         with torch.autocast(self.device_type, dtype=self.dtype):
-            return self.module(*args, **kwargs).float()
+            out = self.module(*args, **kwargs)
+        return tuple(part.float() for part in out) if isinstance(out, tuple) else out.float()
 
 
 def for_training(module: nn.Module, trainer: DictConfig, device: torch.device) -> nn.Module:
