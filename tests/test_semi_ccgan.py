@@ -13,6 +13,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from ganrun import loop
+from ganrun.errors import UsageError
 from ganrun.games.ccgan import ContextConditional, context, fill, low_resolution, square_masks
 from ganrun.run import checkpoint
 from tests.conftest import tiny_config
@@ -152,8 +153,8 @@ def test_two_steps_same_seed_twice_and_resume_bitwise(run, tmp_path):
         assert_close(saved["rng"]["torch"], reference["rng"]["torch"], rtol=0, atol=0)
 
 
-def test_eval_reports_d_test_accuracy_as_the_run_logged_it(tmp_path):
-    from ganrun.commands import evaluate
+def test_eval_reports_d_test_accuracy_as_the_run_logged_it_and_sample_refuses_in_one_line(tmp_path):
+    from ganrun.commands import evaluate, sample
 
     cfg = config("ccgan", "metrics=default", "metrics.every=0")
     loop.run(cfg, tmp_path / "run")
@@ -162,6 +163,9 @@ def test_eval_reports_d_test_accuracy_as_the_run_logged_it(tmp_path):
                    "device=cpu"])
     reported = json.loads((tmp_path / "m.json").read_text())
     assert reported["classifier_accuracy"] == logged["classifier_accuracy"]
+    with pytest.raises(UsageError, match="game=ccgan draws nothing from noise: G in-paints real images"):
+        sample.main([f"checkpoint={checkpoint.latest(tmp_path / 'run' / 'checkpoints')}", f"out={tmp_path / 's.png'}"])
+    assert not (tmp_path / "s.png").exists()
 
 
 def test_turing_report_gives_the_error_rate_and_its_interval_from_recorded_answers(tmp_path, capsys):

@@ -89,7 +89,7 @@ class ContextConditional(SemiSupervised):
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           inpainter: Any, name: str = "ccgan", labels: Any = None, hole: float = 0.5, low_resolution: bool = False,
-          own_metrics: bool = True, grid_rows: int = 8) -> ContextConditional:
+          own_metrics: bool = True, grid_rows: int = 8, not_sampled: str = "") -> ContextConditional:
     dataset, labelled = labelled_data(cfg, make, labels)
     channels, size = dataset.data_shape[0], dataset.data_shape[-1]
     side = round(hole * size)
