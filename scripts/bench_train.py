@@ -24,6 +24,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import plain_dcgan
+import plain_lapgan
 import plain_mocogan
 import plain_unit
 from ganrun.config.compose import CONF_DIR
@@ -33,7 +34,8 @@ from ganrun.config.schemas import register_schemas
 # name -> (ganrun overrides, or None for the hand-written loop; what the row is)
 VARIANTS = {
     "plain": (None, "hand-written loop (pytorch/examples' DCGAN: BCE on sigmoid, one z batch reused for G; "
-                    "game=mocogan: scripts/plain_mocogan.py; game=unit: scripts/plain_unit.py)"),
+                    "game=mocogan: scripts/plain_mocogan.py; game=unit: scripts/plain_unit.py; "
+                    "game=lapgan: scripts/plain_lapgan.py)"),
     "ganrun": ([], "ganrun defaults: Algorithm 1, a fresh z batch for G (one more G forward)"),
     "ganrun-reuse": (["trainer.reuse_fake=true"], "ganrun, trainer.reuse_fake=true: G reuses the D step's fakes"),
     "ganrun-loader": (["trainer.data_on_device=false"], "ganrun, trainer.data_on_device=false (DataLoader)"),
@@ -87,6 +89,13 @@ def plain_mocogan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
                                steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
 
 
+def plain_lapgan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+    netG = instantiate(cfg.architecture.generator, data_shape=shape)
+    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
+    return plain_lapgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
+                              steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+
+
 def plain_unit_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
     vae = instantiate(cfg.architecture.generator, data_shape=shape)
     netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
@@ -95,7 +104,8 @@ def plain_unit_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
 
 
 # game -> the hand-written loop its row is compared with (the same networks, data and batch)
-PLAIN_LOOPS = {"gan": plain_dcgan_log, "mocogan": plain_mocogan_log, "unit": plain_unit_log}
+PLAIN_LOOPS = {"gan": plain_dcgan_log, "mocogan": plain_mocogan_log, "unit": plain_unit_log,
+               "lapgan": plain_lapgan_log}
 
 
 def plain_log(cfg, device: torch.device) -> list[tuple[int, float]]:

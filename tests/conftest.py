@@ -46,6 +46,8 @@ TINY_WIDTHS = {
               "architecture.generator.blocks_per_stage=1", "architecture.discriminator.blocks_per_stage=1"],
     "vae": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
     "cogan": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
+    "lapgan": ["architecture.generator.hidden=16", "architecture.generator.width=4",
+               "architecture.discriminator.hidden=16", "architecture.discriminator.width=4", "architecture.latent_dim=8"],
     "unit": ["architecture.generator.width=4", "architecture.discriminator.width=4", "architecture.latent_dim=4"],
     "progressive": ["architecture.generator.width=4", "architecture.discriminator.width=4",
                     "architecture.generator.max_channels=8", "architecture.discriminator.max_channels=8",

@@ -20,7 +20,7 @@ from tests.conftest import REPO
 @pytest.fixture
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "scripts"))
-    for name in ("bench", "bench_train", "bench_fid", "plain_dcgan"):
+    for name in ("bench", "bench_train", "bench_fid", "plain_dcgan", "plain_lapgan"):
         sys.modules.pop(name, None)
     threads = torch.get_num_threads()
     yield importlib.import_module("bench")
@@ -46,3 +46,13 @@ def test_smoke_run_writes_the_training_and_fid_tables(bench, monkeypatch, tmp_pa
     assert "| ganrun (`build_evaluator` + `evaluate_samples`) |" in report
     assert "| torch-fidelity (`calculate_metrics`, fid+kid+isc+prc) |" in report
     assert re.search(r"^\| ganrun / torch-fidelity \| [\d.]+x \| \| [\d.]+x \| \|$", report, re.M)
+
+
+def test_lapgan_row_runs_against_its_hand_written_loop(bench):
+    report = bench.main(["--in-process", "--steps", "4", "--long", "1", "--log-every", "2", "--repeats", "1",
+                         "--threads", "1", "--variants", "ganrun", "--no-optimizer", "--fid-samples", "0", *bench.SMOKE,
+                         "game=lapgan", "dataset.resolution=16", "architecture.generator.hidden=16",
+                         "architecture.discriminator.hidden=16"])
+    assert "- model: lapgan game, lapgan (G width 8, D width 8) on digits 1x16x16, batch 16" in report
+    found = dict(re.findall(r"^\| `([\w-]+)` \| [^|]+ \| [\d.]+ \| \d+ \| ([\d.]+) \|", report, re.M))
+    assert set(found) == {"plain", "ganrun"} and float(found["plain"]) == 1.0 and float(found["ganrun"]) > 0

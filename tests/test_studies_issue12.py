@@ -22,6 +22,21 @@ def test_lucic2018_gives_each_model_its_groups(model, groups):
     assert {k: v for k, v in trial.params.items() if not k.startswith("objective.")} == groups
 
 
+def test_a_cell_that_pins_the_vae_gets_no_group_twice():
+    # `ganrun train -m experiment=lucic2018 objective=vae game=vae architecture=vae`: Optuna refuses a
+    # search-space parameter that is also fixed, so the groups already given are not suggested again
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    trial.set_user_attr("objective", "vae")
+    lucic2018(OmegaConf.create({"objective": {"name": "vae"}, "game": {"name": "vae"},
+                                "architecture": {"name": "vae"}}), trial)
+    assert not {k for k in trial.params if not k.startswith("objective.")}
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    trial.set_user_attr("objective", "vae")
+    lucic2018(OmegaConf.create({"objective": {"name": "vae"}, "game": {"name": "vae"},
+                                "architecture": {"name": "dcgan"}}), trial)
+    assert {k: v for k, v in trial.params.items() if not k.startswith("objective.")} == {"architecture": "vae"}
+
+
 def test_lucic2018_models_compose_as_a_trial_would():
     sweep = OmegaConf.load(Path(__file__).resolve().parents[1] / "ganrun/conf/experiment/lucic2018.yaml").hydra.sweeper.params.objective
     assert "began" in sweep and "vae" in sweep

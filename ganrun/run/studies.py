@@ -25,7 +25,10 @@ def lucic2018(cfg: DictConfig, trial: Any) -> None:
     BEGAN and the VAE with their own architecture (and the VAE's game)."""
     objective = trial.params.get("objective", trial.user_attrs.get("objective", cfg.objective.name))
     for group, option in LUCIC2018_MODEL_GROUPS.get(objective, {}).items():
-        trial.suggest_categorical(group, [option])  # a one-option choice: a group override of this trial
+        # a cell that pins the model names its groups on the command line (`objective=vae game=vae
+        # architecture=vae`, which the checks ask for); Optuna refuses to suggest a fixed parameter again
+        if (cfg.get(group) or {}).get("name") != option:
+            trial.suggest_categorical(group, [option])  # a one-option choice: a group override of this trial
     if objective in ("wgan_gp", "dragan"):
         trial.suggest_float("objective.penalty.weight", 1e-1, 1e2, log=True)
     elif objective == "wgan":
