@@ -80,7 +80,8 @@ class Pix2Pix(OneGeneratorGame):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "pix2pix", own_metrics: bool = True, l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
+          name: str = "pix2pix", own_metrics: bool = True, not_sampled: str = "",
+          l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
           grid_rows: int = 8) -> Pix2Pix:
     """U-Net G (input channels -> target channels) and, unless L1-only, the conditional PatchGAN on both."""
     train, test = splits(lambda **split: make(cfg.dataset, **split))

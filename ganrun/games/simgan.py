@@ -93,7 +93,8 @@ class SimGAN(OneGeneratorGame):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "simgan", own_metrics: bool = True, weight: float = 1.0, history: int = 640, grid_rows: int = 16,
+          name: str = "simgan", own_metrics: bool = True, not_sampled: str = "",
+          weight: float = 1.0, history: int = 640, grid_rows: int = 16,
           synthetic: Optional[Callable[..., Any]] = None, pretrain_steps: int = 0) -> SimGAN:
     """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
     real = make(cfg.dataset)

@@ -102,7 +102,8 @@ class SRGAN(OneGeneratorGame):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "srgan", own_metrics: bool = True, adversarial: bool = True, adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
+          name: str = "srgan", own_metrics: bool = True, not_sampled: str = "",
+          adversarial: bool = True, adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
           content_scale: float = 1.0, init_generator: Optional[str] = None, grid_rows: int = 4,
           content: Optional[Callable[[], nn.Module]] = None) -> SRGAN:
     """SRResNet G (optionally from a checkpoint's generator), the SRGAN D unless SRResNet, phi = `content`."""
