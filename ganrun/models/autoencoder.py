@@ -5,7 +5,8 @@ BEGAN's layout (Berthelot et al. 2017, Figure 1): 3x3 convolutions with ELUs, tw
 encoder goes down by stride-2 convolutions to 8x8 with n, 2n, 3n, ... filters and maps to an
 embedding of h numbers with a linear layer; the decoder maps h back to 8x8 x n and goes up by
 nearest-neighbour x2 with n filters, ending in a 3x3 convolution to C channels and no nonlinearity.
-G is the same network as the decoder, fed z. EBGAN's auto-encoder has batch norm (`batch_norm=true`).
+G is the same network as the decoder, fed z; `tanh=true` bounds G's images to the data's [-1, 1] (the
+paper's G is unbounded: its pixels outside [-1, 1] are clipped on display but not in D). EBGAN's auto-encoder has batch norm (`batch_norm=true`).
 
 D returns the energy of each sample, En(x) = mean over pixels of |x - Dec(Enc(x))|^exponent (N,):
 exponent 1 is BEGAN's L1 reconstruction loss, 2 EBGAN's mean squared error.
@@ -67,14 +68,17 @@ class Encoder(nn.Module):
 class Generator(nn.Module):
     """BEGAN's G: the decoder's architecture, fed z."""
 
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, batch_norm: bool = False):
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 64, batch_norm: bool = False,
+                 tanh: bool = False):
         super().__init__()
         self.decode = Decoder(latent_dim, data_shape, width, batch_norm)
+        self.tanh = tanh
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if labels is not None:
             raise ValueError("the autoencoder family has no conditional generator")
-        return self.decode(z)  # (N, C, H, W)
+        x = self.decode(z)  # (N, C, H, W)
+        return torch.tanh(x) if self.tanh else x
 
 
 class Discriminator(nn.Module):
