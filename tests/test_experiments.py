@@ -36,6 +36,10 @@ LOCAL_DATA = {
               "dataset.max_items=8", "trainer.batch_size=4"] for name in ("horse2zebra", "shoes2handbags")},
     **{name: [f"dataset.root={SHARED_DATA}/sr_benchmarks/BSD68", f"dataset.test_roots=[{SHARED_DATA}/sr_benchmarks/Set5]",
               "dataset.resolution=16", "trainer.batch_size=4", "metrics=none"] for name in ("div2k", "bsd68")},
+    # made at load time from the shared CIFAR-10 subset and MNIST: their first items
+    **{name: [f"dataset.root={SHARED_DATA}", "dataset.max_items=8", "trainer.batch_size=4", "dataset.train=false"]
+       for name in ("cifar10_grey2colour", "mnist_edges2digit")},
+    "cifar10_sr": [f"dataset.root={SHARED_DATA}", "dataset.max_items=8", "trainer.batch_size=4", "metrics=none"],
 }
 # per game: SRGAN's content network without weights to download or a classifier to train, a few SimGAN digits
 GAME_OVERRIDES = {"srgan": ["game.content._target_=ganrun.models.content.pixels"],

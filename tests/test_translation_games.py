@@ -13,6 +13,9 @@ from omegaconf import open_dict
 from torch.testing import assert_close
 
 from ganrun import loop
+from ganrun.commands import sample
+from ganrun.errors import UsageError
+from ganrun.run import checkpoint
 from tests.conftest import SHARED_DATA, TINY, compose_config, needs_shared_data
 
 EDGES = SHARED_DATA / "edges2shoes_handbags" / "shoes"
@@ -25,12 +28,27 @@ GAMES = {
     "cyclegan": ["game=cyclegan", f"dataset.root={UNPAIRED}", *SMALL, "architecture.generator.width=4",
                  "architecture.generator.n_blocks=1", "architecture.discriminator.width=4",
                  "architecture.discriminator.n_layers=2", "game.grid_rows=2"],
+    "srgan": ["game=srgan", f"dataset.root={SHARED_DATA}/sr_benchmarks/Set5",
+              f"dataset.test_roots=[{SHARED_DATA}/sr_benchmarks/Set5]", "dataset.resolution=16", "trainer.batch_size=4",
+              "game.content._target_=ganrun.models.content.pixels", "architecture.generator.width=4",
+              "architecture.generator.n_blocks=1", "architecture.discriminator.width=4",
+              "architecture.discriminator.n_blocks=2", "architecture.discriminator.hidden=8", "game.grid_rows=2"],
+    "simgan": ["game=simgan", f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false",
+               "game.synthetic.count=20", "trainer.batch_size=4", "architecture.generator.width=4",
+               "architecture.generator.n_blocks=1", "architecture.discriminator.width=4", "game.grid_rows=2",
+               "game.pretrain_steps=1"],
 }
 GRIDS = {"pix2pix": {"translation/input_output_target"},
-         "cyclegan": {"translation/A_G(A)_F(G(A))", "translation/B_F(B)_G(F(B))"}}
+         "cyclegan": {"translation/A_G(A)_F(G(A))", "translation/B_F(B)_G(F(B))"},
+         "srgan": {"translation/bicubic_SR_HR"}, "simgan": {"translation/synthetic_refined"}}
 TERMS = {"pix2pix": {"loss/L1", "loss/G_adversarial", "D/real", "D/fake"},
-         "cyclegan": {"loss/cycle_A", "loss/cycle_B", "loss/identity_A", "loss/identity_B", "D_A/real", "D_B/fake"}}
-CASES = [("pix2pix", "ns"), ("pix2pix", "lsgan"), ("pix2pix", "wgan_gp"), ("cyclegan", "lsgan"), ("cyclegan", "hinge")]
+         "cyclegan": {"loss/cycle_A", "loss/cycle_B", "loss/identity_A", "loss/identity_B", "D_A/real", "D_B/fake"},
+         "srgan": {"loss/content", "loss/G_adversarial", "D/real", "D/fake"},
+         "simgan": {"loss/self_regularization", "loss/G_adversarial", "D/real", "D/fake", "tricks/history_fill"}}
+PENALTY_TERMS = {"cyclegan": {"D_A/gradient_penalty", "D_B/gradient_penalty"}}
+CASES = [("pix2pix", "ns"), ("pix2pix", "lsgan"), ("pix2pix", "wgan_gp"), ("cyclegan", "lsgan"), ("cyclegan", "hinge"),
+         ("cyclegan", "wgan_gp"), ("srgan", "ns"), ("srgan", "lsgan"), ("srgan", "wgan_gp"),
+         ("simgan", "ns"), ("simgan", "lsgan"), ("simgan", "hinge")]
 
 
 def tiny(game, *overrides):
@@ -60,9 +78,12 @@ def test_two_steps_train_both_networks_and_write_grids(tmp_path, monkeypatch, ga
     events.Reload()
     assert GRIDS[game] <= set(events.Tags()["images"])
     assert TERMS[game] <= set(events.Tags()["scalars"])
-    if objective == "wgan_gp":
-        assert "objective/gradient_penalty" in events.Tags()["scalars"]
+    if objective == "wgan_gp":  # CycleGAN's two critics log their own penalties
+        assert PENALTY_TERMS.get(game, {"objective/gradient_penalty"}) <= set(events.Tags()["scalars"])
     assert (tmp_path / "checkpoints").is_dir()
+    with pytest.raises(UsageError, match=f"game={game} draws nothing from noise: its G maps real images; ganrun translate"):
+        sample.main([f"checkpoint={checkpoint.latest(tmp_path / 'checkpoints')}", f"out={tmp_path / 's.png'}"])
+    assert not (tmp_path / "s.png").exists()
 
 
 class ZeroPatches(torch.nn.Module):
@@ -164,3 +185,25 @@ def test_translate_applies_the_checkpoint_and_bad_input_writes_nothing(tmp_path)
     scores = json.loads((tmp_path / "m.json").read_text())
     assert {"A2B/FID_classifier", "B2A/KID_classifier", "A2B2A/L1", "B2A2B/L1"} <= set(scores)
     assert scores["step"] == 1 and 0 <= scores["A2B2A/L1"] <= 1
+
+
+def test_simgan_pretrains_the_refiner_on_self_regularisation_alone():
+    from ganrun.data.base import InMemory
+    from ganrun.games.simgan import SimGAN
+    from ganrun.objectives.translation import self_regularization
+
+    torch.manual_seed(0)
+    digits = InMemory(torch.rand(4, 1, 4, 4) * 2 - 1, torch.zeros(4, dtype=torch.int64), name="d", num_classes=10)
+    refiner = torch.nn.Conv2d(1, 1, 1)
+    game = SimGAN(refiner, ZeroPatches(), _objective("ns"), digits, digits, digits, batch_size=2, seed=0,
+                  device=torch.device("cpu"), weight=0.5, history=0, pretrain_steps=1)
+    batch = game.next_batch()
+    game.start_step(1)
+    loss, terms = game.generator_loss(batch)
+    assert_close(loss, self_regularization(refiner(batch[0]), batch[0], 0.5)[0])
+    assert "loss/G_adversarial" not in terms
+    game.start_step(2)
+    loss, terms = game.generator_loss(batch)
+    # D scores every patch 0: -log sigmoid(0) = log 2 is the adversarial term added after pretraining
+    assert_close(loss, self_regularization(refiner(batch[0]), batch[0], 0.5)[0] + torch.log(torch.tensor(2.0)))
+    assert_close(terms["loss/G_adversarial"], torch.log(torch.tensor(2.0)))

@@ -88,3 +88,14 @@ def test_srresnet_upsamples_by_scale_and_discriminator_scores():
     assert SRDiscriminator(3, width=4, hidden=8)(torch.randn(2, 3, 32, 32)).shape == (2,)
     with pytest.raises(ValueError, match="scale must be"):
         SRResNet(3, scale=3)
+
+
+def test_srresnet_bicubic_skip_starts_as_bicubic_and_learns_the_residual():
+    x = torch.randn(2, 3, 6, 6)
+    net = SRResNet(3, scale=2, width=4, n_blocks=1, bicubic_skip=True)
+    bicubic = torch.nn.functional.interpolate(x, scale_factor=2, mode="bicubic")
+    torch.testing.assert_close(net(x), bicubic)
+    with torch.no_grad():
+        net.tail[-1].bias.fill_(0.25)
+    torch.testing.assert_close(net(x), bicubic + 0.25)
+    assert SRResNet(3, scale=2, width=4, n_blocks=1).tail[-1].weight.abs().sum() > 0  # paper's init when off

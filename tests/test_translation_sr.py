@@ -28,9 +28,9 @@ def _folder(root: Path, sizes: list[tuple[int, int]], mode: str = "RGB") -> Path
 
 
 def test_modcrop_grey_to_rgb_patches_and_resume(tmp_path):
-    train = sr_folder(root=str(_folder(tmp_path / "train", [(18, 21), (16, 16)])), scale=4, crop_size=16)
+    train = sr_folder(root=str(_folder(tmp_path / "train", [(18, 21), (16, 16)])), scale=4, resolution=16)
     assert [tuple(x.shape) for x in train.images] == [(3, 16, 20), (3, 16, 16)]
-    tests = sr_folder(scale=4, crop_size=16, train=False, test_roots=[str(_folder(tmp_path / "Set", [(9, 9)], "L"))])
+    tests = sr_folder(scale=4, resolution=16, train=False, test_roots=[str(_folder(tmp_path / "Set", [(9, 9)], "L"))])
     assert tuple(tests["Set"].images[0].shape) == (3, 8, 8)
     assert torch.equal(tests["Set"].images[0][0], tests["Set"].images[0][2])  # grey repeated
     stream = RandomPatches(train, 3, seed=0, device=torch.device("cpu"))
@@ -42,9 +42,9 @@ def test_modcrop_grey_to_rgb_patches_and_resume(tmp_path):
     again.load_state_dict(state)
     assert_close(next(again)[1], hr)
     with pytest.raises(ConfigError, match="multiple of dataset.scale=4"):
-        sr_folder(root=str(tmp_path / "train"), scale=4, crop_size=10)
+        sr_folder(root=str(tmp_path / "train"), scale=4, resolution=10)
     with pytest.raises(ConfigError, match="smaller than 32 px"):
-        sr_folder(root=str(tmp_path / "train"), scale=4, crop_size=32)
+        sr_folder(root=str(tmp_path / "train"), scale=4, resolution=32)
 
 
 def test_luminance_and_sr_scores_exact():

@@ -41,6 +41,8 @@ def main(args: list[str]) -> None:
         if interpolate or out.suffix == ".gif" or "frames" in own:
             raise UsageError(f"game={cfg.game.name} writes pairs from one latent: no interpolate, frames or .gif")
         return write_sheet(saved, cfg, device, num, torch.Generator().manual_seed(seed), out)
+    if cfg.game.get("not_sampled"):  # a game whose G maps real images (in-painting, translation): nothing to draw
+        raise UsageError(f"game={cfg.game.name} draws nothing from noise: {cfg.game.not_sampled}")
     dataset, generator = load_generator(saved, cfg, device)
     noise = torch.Generator().manual_seed(seed)
     if hasattr(generator, "sample_clips"):  # a video game's G draws its own latents (content, motion ...)

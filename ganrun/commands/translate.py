@@ -51,6 +51,8 @@ def load_game(saved: dict, cfg: Any, device: Any, evaluate: bool) -> Any:
     game = make(cfg.game)(cfg, device=device, make=make, evaluate=evaluate, seed=cfg.seed)
     weights = saved.get("ema_generator") or saved["generator"]
     game.generator.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
+    if game.discriminator is not None and saved.get("discriminator"):  # games whose metric is D's (semi, ccgan)
+        game.discriminator.load_state_dict({k.removeprefix("module."): v for k, v in saved["discriminator"].items()})
     return game
 
 

@@ -124,6 +124,10 @@ def validate_metrics(cfg: DictConfig) -> None:
     if cfg.inception_weights is not None and not Path(cfg.inception_weights).expanduser().is_file():
         raise ConfigError(f"metrics.inception_weights={cfg.inception_weights} is not a file: point it at "
                           "torch-fidelity's weights-inception-2015-12-05-6726825d.pth")
+    lpips = cfg.get("lpips_weights")
+    if lpips is not None and not Path(lpips).expanduser().is_file():
+        raise ConfigError(f"metrics.lpips_weights={lpips} is not a file: point it at torchvision's AlexNet weights "
+                          "(alexnet-owt-7be5be79.pth), or leave it null (no LPIPS)")
 
 
 def dataset_classes(data: DictConfig) -> int | None:

@@ -88,6 +88,7 @@ class SuperResolutionDatasetConfig:
     scale: int = 4
     resolution: int = 96  # high-resolution training patches
     channels: int = 3
+    max_items: Optional[int] = None  # cifar10_sr: the first N images of each split
     train: bool = True
 
 
@@ -205,6 +206,7 @@ class MetricsConfig:
     num_samples: int = 10_000  # generated images, and real images (at most the split's size)
     features: str = "auto"  # auto | inception | classifier; auto: classifier for digit datasets
     inception_weights: Optional[str] = None  # local torch-fidelity Inception file; null = download once
+    lpips_weights: Optional[str] = None  # torchvision AlexNet weights file: LPIPS of paired translations; null = none
     split: str = "train"  # real images from the train or the test split
     batch_size: int = 100  # images per feature-network batch
     cache_dir: Optional[str] = None  # null: $GANRUN_CACHE_DIR, else $XDG_CACHE_HOME/ganrun (~/.cache/ganrun)

@@ -3,7 +3,7 @@
 `sr_folder` reads every image of `root` (training) or of each folder in `test_roots` (evaluation: Set5,
 Set14 ...) as uint8 RGB (grey images repeated, as Set14's one grey image), cropped at the bottom/right
 to a multiple of `scale` (the usual "modcrop"). `RandomPatches` streams training batches: for each
-item a random image, a random `crop_size` x `crop_size` high-resolution patch (SRGAN: 96 px), and its
+item a random image, a random `resolution` x `resolution` high-resolution patch (SRGAN: 96 px), and its
 low-resolution input `downsample(patch, scale)`, bicubic with antialiasing (as MATLAB's imresize,
 which made the benchmarks' inputs); its own generator's state is checkpointed.
 """
@@ -54,7 +54,7 @@ def _folder(root: str, scale: int, least: int) -> list[torch.Tensor]:
         raise ConfigError(f"{path} holds no images")
     small = [f.name for f, x in zip(image_files(path), images) if min(x.shape[1:]) < least]
     if small:
-        raise ConfigError(f"{path / small[0]} is smaller than {least} px: lower dataset.crop_size")
+        raise ConfigError(f"{path / small[0]} is smaller than {least} px: lower dataset.resolution")
     return images
 
 
@@ -70,14 +70,15 @@ class SRImages:
         return len(self.images)
 
 
-def sr_folder(*, name: str = "sr_folder", root: Optional[str] = None, scale: int = 4, crop_size: int = 96,
+def sr_folder(*, name: str = "sr_folder", root: Optional[str] = None, scale: int = 4, resolution: int = 96,
               test_roots: Sequence[str] = (), train: bool = True, **_: object) -> SRImages | dict[str, SRImages]:
-    """Training: the images of `root`; test (train=False): {folder name: SRImages} for each of `test_roots`."""
-    if scale < 2 or crop_size % scale:
-        raise ConfigError(f"dataset.crop_size={crop_size} must be a multiple of dataset.scale={scale} (>= 2)")
+    """Training: the images of `root` (patches of `resolution`); test (train=False): {folder name: SRImages}
+    for each of `test_roots`."""
+    if scale < 2 or resolution % scale:
+        raise ConfigError(f"dataset.resolution={resolution} must be a multiple of dataset.scale={scale} (>= 2)")
     if train:
-        return SRImages(_folder(root, scale, crop_size), name=name, scale=scale, crop_size=crop_size)
-    return {Path(r).name: SRImages(_folder(r, scale, scale), name=Path(r).name, scale=scale, crop_size=crop_size)
+        return SRImages(_folder(root, scale, resolution), name=name, scale=scale, crop_size=resolution)
+    return {Path(r).name: SRImages(_folder(r, scale, scale), name=Path(r).name, scale=scale, crop_size=resolution)
             for r in test_roots}
 
 

@@ -140,7 +140,8 @@ class CycleGAN(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "cyclegan", own_metrics: bool = True, cycle_weight: float = 10.0, identity_weight: float = 0.5, cycle_p: int = 1,
+          name: str = "cyclegan", own_metrics: bool = True, not_sampled: str = "",
+          cycle_weight: float = 10.0, identity_weight: float = 0.5, cycle_p: int = 1,
           pool_size: int = 50, flip: bool = True, grid_rows: int = 4) -> CycleGAN:
     """G: A -> B and F: B -> A from the architecture's generator, D_A and D_B from its discriminator."""
     train, test = splits(lambda **split: make(cfg.dataset, **split))

@@ -16,10 +16,11 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
-from ganrun.games.base import Game, Visual
+from ganrun.games.base import Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains
-from ganrun.games.translation import evaluating, fixed_batch, metrics_for, objective_state, splits, visual, translate_fn, unwrapped
+from ganrun.games.translation import (OneGeneratorGame, evaluating, fixed_batch, metrics_for, splits, translate_fn,
+                                     unwrapped, visual)
 from ganrun.metrics.translation import TranslationMetrics
 from ganrun.models.patchgan import ConditionalPatchGAN
 from ganrun.objectives.translation import l1_reconstruction, patch_scores, pix2pix_discriminator_loss
@@ -27,75 +28,37 @@ from ganrun.objectives.translation import l1_reconstruction, patch_scores, pix2p
 Terms = dict[str, Tensor]
 
 
-class Pix2Pix(Game):
+class Pix2Pix(OneGeneratorGame):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, train: Domains,
                  test: Domains, *, batch_size: int, seed: int, device: torch.device, l1_weight: float = 100.0,
                  flip: bool = True, grid_rows: int = 8, metrics: Optional[TranslationMetrics] = None) -> None:
-        self.generator, self.discriminator, self.objective = generator, discriminator, objective
-        self.d_steps = objective.d_steps if discriminator is not None else 0
+        self._networks(generator, discriminator, objective)
         self.l1_weight = l1_weight
         self.batches = infinite_batches(train, batch_size, seed=seed, device=device)
         self.augment = RandomCropFlip(train.crop_size, flip=flip, seed=seed)
         self.fixed = fixed_batch(test, grid_rows, device)
         self.input_channels, self.size = train.shape_a[0], train.crop_size
         self.metrics = metrics
-        self._g: Callable[[Tensor], Tensor] = generator
-        self._d: Optional[Callable[[Tensor, Tensor], Tensor]] = discriminator
-        self._cache: Optional[tuple[Any, Tensor]] = None  # (batch, G(x)) of the last D update
-
-    def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        self._g = wrap(self.generator)
-        self._d = wrap(self.discriminator) if self.discriminator is not None else None
-
-    def has_penalty(self) -> bool:
-        return self.discriminator is not None and self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        parts = {"batches": self.batches, "augment": self.augment}
-        return parts | (objective_state(self.objective) if self.discriminator is not None else {})
-
-    def start_step(self, step: int) -> None:
-        pass
+        return {"batches": self.batches, "augment": self.augment, **self._objective_parts()}
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return self.augment(*next(self.batches))  # (x, y) in [-1, 1], cropped and flipped alike
 
-    def _fake(self, batch: tuple[Tensor, Tensor]) -> Tensor:
-        if self._cache is not None and self._cache[0] is batch:
-            return self._cache[1]
-        fake = self._g(batch[0])
-        self._cache = (batch, fake)
-        return fake
-
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         x, y = batch
-        fake = self._fake(batch).detach()
-        real_scores, fake_scores = patch_scores(self._d(x, y)), patch_scores(self._d(x, fake))
-        loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
-        penalty, penalty_terms = self.objective.penalty(lambda out: patch_scores(self.discriminator(x, out)), y, fake)
-        loss = loss if penalty is None else loss + penalty
-        terms = {**terms, **penalty_terms, "D/real": real_scores.detach().mean(), "D/fake": fake_scores.detach().mean()}
+        loss, terms = self._judge(lambda d, out: patch_scores(d(x, out)), y, self._output(batch).detach())
         return pix2pix_discriminator_loss(loss), terms
-
-    def after_discriminator_update(self) -> None:
-        if self.discriminator is not None:
-            self.objective.after_discriminator_update(self.discriminator)
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
         x, y = batch
-        fake = self._fake(batch)
-        self._cache = None
+        fake = self._output(batch, last=True)
         l1, l1_terms = l1_reconstruction(fake, y, self.l1_weight)
         if self._d is None:  # the L1-only baseline
             return l1, l1_terms
         adversarial, terms = self.objective.generator_loss(patch_scores(self._d(x, fake)))
         return adversarial + l1, {**terms, **l1_terms, "loss/G_adversarial": adversarial.detach()}
-
-    def end_step(self, step: int) -> Terms:
-        return {}
-
-    def scalars(self) -> dict[str, float]:
-        return {}
 
     def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         x, y = self.fixed
@@ -117,7 +80,8 @@ class Pix2Pix(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "pix2pix", own_metrics: bool = True, l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
+          name: str = "pix2pix", own_metrics: bool = True, not_sampled: str = "",
+          l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
           grid_rows: int = 8) -> Pix2Pix:
     """U-Net G (input channels -> target channels) and, unless L1-only, the conditional PatchGAN on both."""
     train, test = splits(lambda **split: make(cfg.dataset, **split))

@@ -4,6 +4,8 @@ R minimises the local adversarial loss (the objective's generator loss averaged 
 the paper's sum of per-patch cross-entropies up to a constant) plus the self-regularisation
 lambda ||R(x) - x||_1 (Eq. 4). D learns real images against refined ones, half of each refined batch
 drawn from a history buffer of past refinements (Sec. 3.2, Algorithm 2; ganrun.tricks.ReplayBuffer).
+For the first `pretrain_steps` steps R minimises the self-regularisation alone (the paper pretrains R so
+before the adversarial game; D learns on those refinements meanwhile).
 Metrics: FID_classifier of refined test synthetics against real images next to the unrefined ones'.
 """
 
@@ -15,21 +17,21 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
-from ganrun.games.base import Game, Visual
-from ganrun.games.translation import evaluating, objective_state, unwrapped, visual
+from ganrun.games.base import Visual
+from ganrun.games.translation import OneGeneratorGame, evaluating, unwrapped, visual
 from ganrun.objectives.translation import patch_scores, self_regularization
 from ganrun.tricks import ReplayBuffer
 
 Terms = dict[str, Tensor]
 
 
-class SimGAN(Game):
+class SimGAN(OneGeneratorGame):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, synthetic: Any, real: Any,
                  test_synthetic: Any, *, batch_size: int, seed: int, device: torch.device, weight: float = 1.0,
-                 history: int = 640, grid_rows: int = 8, evaluator: Optional[Any] = None) -> None:
-        self.generator, self.discriminator, self.objective = generator, discriminator, objective
-        self.d_steps = objective.d_steps
-        self.weight = weight
+                 history: int = 640, grid_rows: int = 8, evaluator: Optional[Any] = None,
+                 pretrain_steps: int = 0) -> None:
+        self._networks(generator, discriminator, objective)
+        self.weight, self.pretrain_steps, self._pretraining = weight, pretrain_steps, pretrain_steps > 0
         self.synthetic = infinite_batches(synthetic, batch_size, seed=seed, device=device)
         self.real = infinite_batches(real, batch_size, seed=seed + 1, device=device)
         self.history = ReplayBuffer(history, 0.5) if history else None
@@ -38,54 +40,30 @@ class SimGAN(Game):
         self.channels, self.size = self.test.shape[1], self.test.shape[-1]
         self.evaluator, self.device = evaluator, device
         self._unrefined: Optional[dict[str, float]] = None
-        self._g: Callable[[Tensor], Tensor] = generator
-        self._d: Callable[[Tensor], Tensor] = discriminator
-        self._cache: Optional[tuple[Any, Tensor]] = None
-
-    def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        self._g, self._d = wrap(self.generator), wrap(self.discriminator)
-
-    def has_penalty(self) -> bool:
-        return self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        parts = {"synthetic": self.synthetic, "real": self.real, **objective_state(self.objective)}
+        parts = {"synthetic": self.synthetic, "real": self.real, **self._objective_parts()}
         return parts | ({"history": self.history} if self.history is not None else {})
-
-    def start_step(self, step: int) -> None:
-        pass
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return next(self.synthetic)[0], next(self.real)[0]  # (synthetic x, real y)
 
-    def _refined(self, batch: tuple[Tensor, Tensor]) -> Tensor:
-        if self._cache is None or self._cache[0] is not batch:
-            self._cache = (batch, self._g(batch[0]))
-        return self._cache[1]
+    def start_step(self, step: int) -> None:
+        self._pretraining = step <= self.pretrain_steps  # the loop's steps count from 1
 
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
-        real, refined = batch[1], self._refined(batch).detach()
+        real, refined = batch[1], self._output(batch).detach()
         if self.history is not None:  # half of D's refined batch from the history (Algorithm 2)
             refined, _ = self.history.mix(refined, None)
-        real_scores, fake_scores = patch_scores(self._d(real)), patch_scores(self._d(refined))
-        loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
-        penalty, penalty_terms = self.objective.penalty(lambda x: patch_scores(self.discriminator(x)), real, refined)
-        loss = loss if penalty is None else loss + penalty
-        return loss, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
-                                "D/fake": fake_scores.detach().mean()}
-
-    def after_discriminator_update(self) -> None:
-        self.objective.after_discriminator_update(self.discriminator)
+        return self._judge(lambda d, images: patch_scores(d(images)), real, refined)
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
-        synthetic, refined = batch[0], self._refined(batch)
-        self._cache = None
+        synthetic, refined = batch[0], self._output(batch, last=True)
+        if self._pretraining:
+            return self_regularization(refined, synthetic, self.weight)
         adversarial, terms = self.objective.generator_loss(patch_scores(self._d(refined)))
         regular, reg_terms = self_regularization(refined, synthetic, self.weight)
         return adversarial + regular, {**terms, **reg_terms, "loss/G_adversarial": adversarial.detach()}
-
-    def end_step(self, step: int) -> Terms:
-        return {}
 
     def scalars(self) -> dict[str, float]:
         return {"tricks/history_fill": self.history.fill()} if self.history is not None else {}
@@ -115,8 +93,9 @@ class SimGAN(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "simgan", own_metrics: bool = True, weight: float = 1.0, history: int = 640, grid_rows: int = 16,
-          synthetic: Optional[Callable[..., Any]] = None) -> SimGAN:
+          name: str = "simgan", own_metrics: bool = True, not_sampled: str = "",
+          weight: float = 1.0, history: int = 640, grid_rows: int = 16,
+          synthetic: Optional[Callable[..., Any]] = None, pretrain_steps: int = 0) -> SimGAN:
     """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
     real = make(cfg.dataset)
     train, test = synthetic(train=True), synthetic(train=False)
@@ -134,4 +113,5 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
 
         evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
     return SimGAN(generator, discriminator, make(cfg.objective), train, real, test, batch_size=cfg.trainer.batch_size,
-                  seed=seed, device=device, weight=weight, history=history, grid_rows=grid_rows, evaluator=evaluator)
+                  seed=seed, device=device, weight=weight, history=history, grid_rows=grid_rows, evaluator=evaluator,
+                  pretrain_steps=pretrain_steps)

@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from ganrun.data.augment import to_float
-from ganrun.games.base import Game, Visual
+from ganrun.games.base import Visual
 from ganrun.data.superres import RandomPatches, SRImages, downsample, upsample_bicubic
-from ganrun.games.translation import evaluating, objective_state, unwrapped, visual
+from ganrun.games.translation import OneGeneratorGame, evaluating, unwrapped, visual
 from ganrun.metrics.translation import sr_scores
 from ganrun.objectives.translation import SRGAN_ADVERSARIAL_WEIGHT, content_loss, perceptual_loss
 
@@ -36,61 +36,31 @@ def centre_patches(data: SRImages, count: int) -> Tensor:
     return to_float(torch.stack(crops))
 
 
-class SRGAN(Game):
+class SRGAN(OneGeneratorGame):
     def __init__(self, generator: nn.Module, discriminator: Optional[nn.Module], objective: Any, content: nn.Module,
                  train: SRImages, tests: dict[str, SRImages], *, batch_size: int, seed: int, device: torch.device,
                  adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT, content_scale: float = 1.0,
                  grid_rows: int = 4, evaluate: bool = True) -> None:
-        self.generator, self.discriminator, self.objective = generator, discriminator, objective
+        self._networks(generator, discriminator, objective)
         self.content = content.to(device)
-        self.d_steps = objective.d_steps if discriminator is not None else 0
         self.adversarial_weight, self.content_scale = adversarial_weight, content_scale
         self.scale = train.scale
         self.patches = RandomPatches(train, batch_size, seed=seed, device=device)
         self.tests, self.device, self.enabled = tests, device, evaluate
         first = next(iter(tests.values()), train)
         self.fixed = centre_patches(first, grid_rows).to(device)
-        self._g: Callable[[Tensor], Tensor] = generator
-        self._d: Optional[Callable[[Tensor], Tensor]] = discriminator
-        self._cache: Optional[tuple[Any, Tensor]] = None
-
-    def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        self._g = wrap(self.generator)
-        self._d = wrap(self.discriminator) if self.discriminator is not None else None
-
-    def has_penalty(self) -> bool:
-        return self.discriminator is not None and self.objective.has_penalty
 
     def stateful_parts(self) -> dict[str, Any]:
-        return {"patches": self.patches} | (objective_state(self.objective) if self.discriminator is not None else {})
-
-    def start_step(self, step: int) -> None:
-        pass
+        return {"patches": self.patches, **self._objective_parts()}
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         return next(self.patches)  # (lr, hr)
 
-    def _fake(self, batch: tuple[Tensor, Tensor]) -> Tensor:
-        if self._cache is None or self._cache[0] is not batch:
-            self._cache = (batch, self._g(batch[0]))
-        return self._cache[1]
-
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
-        hr, fake = batch[1], self._fake(batch).detach()
-        real_scores, fake_scores = self._d(hr), self._d(fake)
-        loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
-        penalty, penalty_terms = self.objective.penalty(self.discriminator, hr, fake)
-        loss = loss if penalty is None else loss + penalty
-        return loss, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
-                                "D/fake": fake_scores.detach().mean()}
-
-    def after_discriminator_update(self) -> None:
-        if self.discriminator is not None:
-            self.objective.after_discriminator_update(self.discriminator)
+        return self._judge(lambda d, images: d(images), batch[1], self._output(batch).detach())
 
     def generator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Terms]:
-        hr, fake = batch[1], self._fake(batch)
-        self._cache = None
+        hr, fake = batch[1], self._output(batch, last=True)
         with torch.no_grad():
             target = self.content(hr)
         content, terms = content_loss(self.content(fake), target)
@@ -100,12 +70,6 @@ class SRGAN(Game):
         adversarial, adv_terms = self.objective.generator_loss(self._d(fake))
         loss = perceptual_loss(content, adversarial, self.adversarial_weight)
         return loss, {**terms, **adv_terms, "loss/G_adversarial": adversarial.detach()}
-
-    def end_step(self, step: int) -> Terms:
-        return {}
-
-    def scalars(self) -> dict[str, float]:
-        return {}
 
     def visuals(self, generator: nn.Module) -> dict[str, Visual]:
         network = unwrapped(generator)
@@ -138,7 +102,8 @@ class SRGAN(Game):
 
 
 def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
-          name: str = "srgan", own_metrics: bool = True, adversarial: bool = True, adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
+          name: str = "srgan", own_metrics: bool = True, not_sampled: str = "",
+          adversarial: bool = True, adversarial_weight: float = SRGAN_ADVERSARIAL_WEIGHT,
           content_scale: float = 1.0, init_generator: Optional[str] = None, grid_rows: int = 4,
           content: Optional[Callable[[], nn.Module]] = None) -> SRGAN:
     """SRResNet G (optionally from a checkpoint's generator), the SRGAN D unless SRResNet, phi = `content`."""

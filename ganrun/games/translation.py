@@ -9,7 +9,7 @@ A | G(A) | F(G(A))), each image upscaled by nearest neighbour to at least `GRID_
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from ganrun.data.augment import RandomCropFlip, to_float
 from ganrun.data.translation import Domains, check_splits_match
-from ganrun.games.base import Visual
+from ganrun.games.base import Game, Visual
+from ganrun.metrics.lpips import alexnet_lpips
 from ganrun.metrics.translation import TranslationMetrics, domain_classifier, resized
 
 GRID_SIDE = 128  # upscale small images in the grids until they are readable
@@ -68,14 +69,17 @@ def test_tensors(test: Domains) -> tuple[Tensor, Tensor]:
 
 
 def build_metrics(train: Domains, test: Domains, *, cache_dir: str, device: torch.device, batch_size: int,
-                  kid_subsets: int, kid_subset_size: int, seed: int) -> TranslationMetrics:
-    """The A-vs-B classifier (trained once on both training domains at the crop size) and the test split."""
+                  kid_subsets: int, kid_subset_size: int, seed: int,
+                  lpips_weights: Optional[str] = None) -> TranslationMetrics:
+    """The A-vs-B classifier (trained once on both training domains at the crop size) and the test split;
+    LPIPS's network when `lpips_weights` names AlexNet's weights (paired tasks only)."""
     side = train.crop_size
     a, b = test_tensors(test)
     net = domain_classifier(resized(train.a, side), resized(train.b, side), a, b, name=train.name,
                             cache_dir=cache_dir, device=device)
+    lpips = alexnet_lpips(lpips_weights) if lpips_weights and test.paired else None
     return TranslationMetrics(net, a, b, paired=test.paired, device=device, batch_size=batch_size,
-                              kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
+                              kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed, lpips=lpips)
 
 
 def splits(make_dataset: Callable[..., Domains]) -> tuple[Domains, Domains]:
@@ -101,7 +105,6 @@ def translate_fn(network: nn.Module) -> Callable[[Tensor], Tensor]:
     return translate
 
 
-
 def objective_state(objective: Any) -> dict[str, Any]:
     """The objective as a checkpointed part when it has state (BEGAN's k_t), as the gan game names it."""
     return {"objective_state": objective} if hasattr(objective, "state_dict") else {}
@@ -111,4 +114,54 @@ def metrics_for(cfg: Any, train: Domains, test: Domains, device: torch.device) -
     """The translation metrics with the run's `metrics` settings (cache, batch, KID subsets, seed)."""
     m = cfg.metrics
     return build_metrics(train, test, cache_dir=m.cache_dir, device=device, batch_size=m.batch_size,
-                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed)
+                         kid_subsets=m.kid_subsets, kid_subset_size=m.kid_subset_size, seed=m.seed,
+                         lpips_weights=m.get("lpips_weights"))
+
+
+Scores = Callable[[Callable[..., Tensor], Tensor], Tensor]  # (a D, images) -> D's scores of those images
+
+
+class OneGeneratorGame(Game):
+    """What pix2pix, SRGAN and SimGAN share: one G applied to `batch[0]`, and at most one D (None: G is
+    trained on its reconstruction loss alone, d_steps 0). As the reference implementations, G runs once a
+    step: D's update judges its output detached, G's update reuses it with its graph (`_output`)."""
+
+    def _networks(self, generator: nn.Module, discriminator: Optional[nn.Module], objective: Any) -> None:
+        self.generator, self.discriminator, self.objective = generator, discriminator, objective
+        self.d_steps = objective.d_steps if discriminator is not None else 0
+        self._g: Callable[..., Tensor] = generator
+        self._d: Optional[Callable[..., Tensor]] = discriminator
+        self._cache: Optional[tuple[Any, Tensor]] = None  # (batch, G(batch[0])) of the last D update
+
+    def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        self._g = wrap(self.generator)
+        self._d = wrap(self.discriminator) if self.discriminator is not None else None
+
+    def has_penalty(self) -> bool:
+        return self.discriminator is not None and self.objective.has_penalty
+
+    def _objective_parts(self) -> dict[str, Any]:
+        return objective_state(self.objective) if self.discriminator is not None else {}
+
+    def after_discriminator_update(self) -> None:
+        if self.discriminator is not None:
+            self.objective.after_discriminator_update(self.discriminator)
+
+    def _output(self, batch: Any, *, last: bool = False) -> Tensor:
+        """G(batch[0]), computed once per batch; `last` (G's update) forgets it after this read."""
+        if self._cache is None or self._cache[0] is not batch:
+            self._cache = (batch, self._g(batch[0]))
+        out = self._cache[1]
+        if last:
+            self._cache = None
+        return out
+
+    def _judge(self, scores: Scores, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The objective's D loss on `scores(D, real)` vs `scores(D, fake)`, plus its penalty (on the built
+        D), with D's mean scores as terms."""
+        real_scores, fake_scores = scores(self._d, real), scores(self._d, fake)
+        loss, terms = self.objective.discriminator_loss(real_scores, fake_scores)
+        penalty, penalty_terms = self.objective.penalty(lambda x: scores(self.discriminator, x), real, fake)
+        loss = loss if penalty is None else loss + penalty
+        return loss, {**terms, **penalty_terms, "D/real": real_scores.detach().mean(),
+                      "D/fake": fake_scores.detach().mean()}

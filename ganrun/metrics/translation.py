@@ -2,7 +2,8 @@
 
 - Paired tasks: `L1` (mean absolute error), `PSNR` (dB, the mean of per-image PSNRs) and `SSIM`
   (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5), through torchmetrics, on images quantized to
-  uint8 as a saved PNG and scaled to [0, 1].
+  uint8 as a saved PNG and scaled to [0, 1]; `LPIPS` too when `metrics.lpips_weights` names AlexNet's
+  weights file (ganrun/metrics/lpips.py).
 - Every task: `FID_classifier` / `KID_classifier` of the translated test inputs against the target
   domain's test images, on the features of a small CNN trained to tell domain A from domain B (the
   offline stand-in for Inception, the same SmallCNN and cache as ganrun.metrics.classifier; Inception
@@ -22,6 +23,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from ganrun.metrics.classifier import load_or_train
 from ganrun.metrics.features import extract, quantize, seeded
+from ganrun.metrics.lpips import lpips_distance
 from ganrun.metrics.scores import Reference
 
 Translate = Callable[[Tensor], Tensor]
@@ -84,8 +86,10 @@ class TranslationMetrics:
     """Scores a translator (or two) on a test split held as float tensors `a` and `b` in [-1, 1]."""
 
     def __init__(self, net: nn.Module, a: Tensor, b: Tensor, *, paired: bool, device: torch.device,
-                 batch_size: int = 100, kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0) -> None:
+                 batch_size: int = 100, kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0,
+                 lpips: Optional[nn.Module] = None) -> None:
         self.net, self.a, self.b, self.paired, self.device = net, a, b, paired, device
+        self.lpips = lpips
         self.batch_size, self.seed = batch_size, seed
         self.channels = net.net.body[0].in_channels
         self.kid = (kid_subsets, kid_subset_size)
@@ -112,18 +116,24 @@ class TranslationMetrics:
         return torch.cat([translate(x.to(self.device)).float().cpu() for x in images.split(self.batch_size)])
 
     def __call__(self, a2b: Translate, b2a: Optional[Translate] = None) -> dict[str, float]:
-        self.net.to(self.device)
+        nets = [self.net] + ([self.lpips] if self.lpips is not None else [])
+        for net in nets:
+            net.to(self.device)
         try:
             with seeded(self.seed, self.device):
                 return self._scores(a2b, b2a)
         finally:
-            self.net.to("cpu")
+            for net in nets:
+                net.to("cpu")
 
     def _scores(self, a2b: Translate, b2a: Optional[Translate]) -> dict[str, float]:
         fake_b = self.translate(a2b, self.a)
         out = {f"A2B/{k}": v for k, v in self._distribution(fake_b, "b").items()}
         if self.paired:
             out |= {f"A2B/{k}": v for k, v in paired_scores(fake_b, self.b).items()}
+            if self.lpips is not None:  # on the images as saved (uint8), back in [-1, 1]
+                out["A2B/LPIPS"] = lpips_distance(self.lpips, unit(fake_b) * 2 - 1, unit(self.b) * 2 - 1,
+                                                  self.batch_size)
         if b2a is not None:
             fake_a = self.translate(b2a, self.b)
             out |= {f"B2A/{k}": v for k, v in self._distribution(fake_a, "a").items()}

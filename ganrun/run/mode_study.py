@@ -21,6 +21,8 @@ import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from ganrun.run.seed_table import mean_and_error
+
 STUDY_FILE = "study.json"
 TABLE_FILE = "table.md"
 METRICS = (("modes", "modes", 1), ("hq", "high quality %", 1), ("reverse_kl", "reverse KL", 2))
@@ -101,15 +103,6 @@ def _separate(cfg: DictConfig, run_dir: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- the table
-
-
-def mean_and_error(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (sample std / sqrt(n); 0 for one value)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n == 1:
-        return mean, 0.0
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
 def collect(sweep_dir: Path) -> list[dict]:

@@ -29,6 +29,7 @@ from typing import Any, Callable
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from ganrun.run.seed_table import write_seed_table
 from ganrun.safe_io import EXIT_WRITE, WriteError, atomic_write
 
 STATUS_FILE = "status.json"
@@ -252,6 +253,7 @@ def write_tables(summary: Summary) -> tuple[Path, Path]:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     atomic_write(csv_path, table.getvalue())  # each file whole or not at all (a sweep killed while writing)
     atomic_write(md_path, "\n".join(lines) + "\n")
+    write_seed_table(summary.folder, sorted(jobs, key=_job_order))  # seeds.md: mean ± s.e. over seeds
     return csv_path, md_path
 
 
