@@ -71,6 +71,20 @@ def test_sample_is_the_composed_pyramid():
         assert torch.equal(sampled, g.levels(z, g.noise(3))[-1])  # forward runs the whole pyramid
 
 
+def test_coarse_generator_batch_norm():
+    """G_K normalises both hidden layers over the batch when batch_norm (without it G_K started with
+    z's effect ~0.1 per pixel and collapsed on MNIST, docs/coupled_progressive_vae.md); none without."""
+    torch.manual_seed(0)
+    g = Generator(6, (1, 16, 16), coarse_side=8, hidden=12, width=4)
+    z = torch.randn(32, 6)
+    pre = g.coarse[0](z)  # Linear, then BatchNorm1d (gamma 1, beta 0 at init): (a - mean) / sqrt(var + 1e-5)
+    expected = (pre - pre.mean(0)) / (pre.var(0, unbiased=False) + 1e-5).sqrt()
+    assert_close(g.coarse[:2](z), expected)
+    plain = Generator(6, (1, 16, 16), coarse_side=8, hidden=12, width=4, batch_norm=False)
+    assert [type(m).__name__ for m in g.coarse if isinstance(m, torch.nn.BatchNorm1d)] == ["BatchNorm1d"] * 2
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
+
+
 def test_per_level_losses_are_the_ns_formulas():
     from ganrun.experiment import build
 
