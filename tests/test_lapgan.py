@@ -4,7 +4,6 @@ bitwise resume, and `ganrun sample` / `ganrun eval` on its checkpoint."""
 
 import json
 
-import pytest
 import torch
 from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -16,6 +15,7 @@ from ganrun.models.lapgan import Generator
 from ganrun.models.laplacian import up
 from ganrun.run import checkpoint
 from tests.conftest import compose_config
+from tests.tiny_runs import one_thread  # noqa: F401  (module-wide: one thread, bitwise comparisons)
 
 # digits at 8x8 with a 2x2 coarsest level: three levels (2 -> 4 -> 8)
 TINY = ["game=lapgan", "dataset=digits", "trainer.steps=2", "trainer.batch_size=8",
@@ -30,14 +30,6 @@ def config(*overrides: str):
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_real_levels_by_hand():
