@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
 from ganrun import cli, loop
 from ganrun.metrics import classifier
+from ganrun.run import checkpoint
 from tests.conftest import SHARED_DATA, compose_config
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.exists(), reason=f"real datasets not found at {SHARED_DATA}")
@@ -91,3 +92,18 @@ def test_translate_runs_units_encoder_and_decoder_both_ways(checkpoints, tmp_pat
         assert code == 0, err
         assert sorted(p.name for p in (tmp_path / direction).iterdir()) == ["d0.png", "d1.png"]
         assert Image.open(tmp_path / direction / "d0.png").size == (8, 8)
+
+
+def test_a_checkpoint_saved_before_the_games_new_keys_still_samples(checkpoints, tmp_path, capsys):
+    """A CoGAN run saved before `own_samples`/`own_metrics` existed: its config gets today's game keys."""
+    saved = checkpoint.load(checkpoints["cogan"])
+    config = OmegaConf.create(saved["config"])
+    with open_dict(config):
+        for key in ("own_samples", "own_metrics"):
+            config.game.pop(key)
+    saved["config"] = OmegaConf.to_yaml(config) if isinstance(saved["config"], str) else OmegaConf.to_container(config)
+    old = tmp_path / "old.pt"
+    torch.save(saved, old)
+    code, _, err = _ganrun(capsys, "sample", f"checkpoint={old}", "num=4", f"out={tmp_path / 's.png'}", "device=cpu")
+    assert code == 0, err
+    assert Image.open(tmp_path / "s.png").size == (2 + 4 * 10, 2 + 2 * 10)  # the pair sheet, not a plain grid

@@ -1,7 +1,6 @@
 """game=vae, game=cogan, game=progressive through the real loop: two steps on the CPU write their grids
 and scalars, and a run stopped after step 1 and resumed is bitwise the uninterrupted run."""
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +10,8 @@ from torch.testing import assert_close
 
 from ganrun import loop
 from ganrun.run import checkpoint
-from tests.conftest import SHARED_DATA, compose_config, needs_shared_data
+from tests.conftest import SHARED_DATA, compose_config
+from tests.tiny_runs import one_thread  # noqa: F401  (module-wide: one thread, bitwise comparisons)
 
 TINY = ["trainer.steps=2", "trainer.batch_size=8", "trainer.log_every=1", "trainer.sample_every=1",
         "trainer.checkpoint_every=1", "trainer.num_grid_samples=4", "trainer.device=cpu", "trainer.progress=off",
@@ -33,14 +33,6 @@ def config(game: str, *overrides: str):
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _needs_data(game: str) -> None:

@@ -4,7 +4,6 @@ bitwise resume, and `ganrun sample` / `ganrun eval` on its checkpoint."""
 
 import json
 
-import pytest
 import torch
 from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -16,6 +15,7 @@ from ganrun.models.lapgan import Generator
 from ganrun.models.laplacian import up
 from ganrun.run import checkpoint
 from tests.conftest import compose_config
+from tests.tiny_runs import one_thread  # noqa: F401  (module-wide: one thread, bitwise comparisons)
 
 # digits at 8x8 with a 2x2 coarsest level: three levels (2 -> 4 -> 8)
 TINY = ["game=lapgan", "dataset=digits", "trainer.steps=2", "trainer.batch_size=8",
@@ -30,14 +30,6 @@ def config(*overrides: str):
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_real_levels_by_hand():
@@ -69,6 +61,20 @@ def test_sample_is_the_composed_pyramid():
         sampled = g(z)
         torch.manual_seed(5)
         assert torch.equal(sampled, g.levels(z, g.noise(3))[-1])  # forward runs the whole pyramid
+
+
+def test_coarse_generator_batch_norm():
+    """G_K normalises both hidden layers over the batch when batch_norm (without it G_K started with
+    z's effect ~0.1 per pixel and collapsed on MNIST, docs/coupled_progressive_vae.md); none without."""
+    torch.manual_seed(0)
+    g = Generator(6, (1, 16, 16), coarse_side=8, hidden=12, width=4)
+    z = torch.randn(32, 6)
+    pre = g.coarse[0](z)  # Linear, then BatchNorm1d (gamma 1, beta 0 at init): (a - mean) / sqrt(var + 1e-5)
+    expected = (pre - pre.mean(0)) / (pre.var(0, unbiased=False) + 1e-5).sqrt()
+    assert_close(g.coarse[:2](z), expected)
+    plain = Generator(6, (1, 16, 16), coarse_side=8, hidden=12, width=4, batch_norm=False)
+    assert [type(m).__name__ for m in g.coarse if isinstance(m, torch.nn.BatchNorm1d)] == ["BatchNorm1d"] * 2
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
 
 
 def test_per_level_losses_are_the_ns_formulas():

@@ -105,3 +105,13 @@ def test_files_and_functions_stay_small():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert not too_long, too_long
+
+
+def test_the_readme_names_every_game_and_preset():
+    """The config-groups table is where a user looks for what exists: a new YAML must appear there."""
+    rows = {line.split("|")[1].strip(): line for line in (REPO / "README.md").read_text().splitlines()
+            if line.startswith("| `")}
+    for group in ("game", "experiment"):
+        missing = [path.stem for path in sorted((PACKAGE / "conf" / group).glob("*.yaml"))
+                   if f"`{path.stem}`" not in rows[f"`{group}`"]]
+        assert not missing, f"README's config-groups row `{group}` lacks {missing}"

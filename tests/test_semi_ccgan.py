@@ -17,20 +17,13 @@ from ganrun.errors import UsageError
 from ganrun.games.ccgan import ContextConditional, context, fill, low_resolution, square_masks
 from ganrun.run import checkpoint
 from tests.conftest import tiny_config
+from tests.tiny_runs import one_thread  # noqa: F401  (module-wide: one thread, bitwise comparisons)
 
 RUNS = {  # name -> overrides (dataset=digits, 8x8, as every tiny run)
     "semi": ["game=semi"],
     "supervised": ["game=semi", "game.adversarial=false"],
     "ccgan": ["game=ccgan", "game.inpainter.width=4"],
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def config(run: str, *overrides: str):

@@ -16,6 +16,7 @@ from ganrun.models.unit import CoupledVAE
 from ganrun.objectives.unit import UNITWeights, cycle_parts, generator_total, kl_per_unit, reconstruction, vae_parts
 from ganrun.run import checkpoint
 from tests.conftest import SHARED_DATA, compose_config, needs_shared_data
+from tests.tiny_runs import one_thread  # noqa: F401  (module-wide: one thread, bitwise comparisons)
 
 TINY = ["game=unit", f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.resolution=8",
         "dataset.fraction=0.05", "trainer.steps=2", "trainer.batch_size=4", "trainer.log_every=1",
@@ -29,14 +30,6 @@ def config(*overrides: str):
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_kl_of_a_diagonal_gaussian_per_unit():

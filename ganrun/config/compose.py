@@ -96,7 +96,23 @@ def upgraded(cfg: DictConfig) -> DictConfig:
             merged = OmegaConf.merge(OmegaConf.structured(schema), cfg.get(group) or {})
             cfg[group] = OmegaConf.to_container(merged)  # plain again: the overrides' checks read the types
         cfg.setdefault("schedules", {})
+        cfg.game = with_todays_game_keys(cfg.game)
     return cfg
+
+
+def with_todays_game_keys(game: DictConfig) -> DictConfig:
+    """A saved game node with the keys its YAML gained since the run (e.g. CoGAN's `own_samples`, which
+    `ganrun sample` reads), at today's values; what the run saved wins."""
+    from importlib.resources import files
+
+    path = files("ganrun.conf").joinpath("game", f"{game.get('name', '')}.yaml")
+    if not path.is_file():
+        return game
+    today = OmegaConf.load(str(path))
+    today = today.game if "game" in today else today  # a `_global_` YAML keeps its game under `game:`
+    with open_dict(today):
+        today.pop("defaults", None)
+    return OmegaConf.merge(today, game)
 
 
 class Plain(dict):

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import coupled_networks, in_eval_mode, objective_state, side_by_side
+from ganrun.games.helpers import TwoDomains, coupled_networks, in_eval_mode, side_by_side
 
 DOMAINS = ("A", "B")
 
@@ -27,7 +27,7 @@ def _named(terms: Terms, domain: str) -> Terms:
     return {f"{name}_{domain}": value for name, value in terms.items()}
 
 
-class CoGANGame(Game):
+class CoGANGame(TwoDomains, Game):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, dataset: Any, *,
                  latent_dim: int, batch_size: int, seed: int, device: torch.device, evaluator: Any = None,
                  num_grid_samples: int = 32, translate_steps: int = 500, translate_lr: float = 0.05,
@@ -46,15 +46,6 @@ class CoGANGame(Game):
 
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.G, self.D = wrap(self.generator), wrap(self.discriminator)
-
-    def has_penalty(self) -> bool:
-        return self.objective.has_penalty
-
-    def stateful_parts(self) -> dict[str, Any]:
-        return {"batches_A": self.batches[0], "batches_B": self.batches[1], **objective_state(self.objective)}
-
-    def next_batch(self) -> tuple[Tensor, Tensor]:
-        return next(self.batches[0])[0], next(self.batches[1])[0]
 
     def _latents(self) -> Tensor:
         return torch.randn(self.batch_size, self.latent_dim, device=self.device)

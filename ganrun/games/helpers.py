@@ -31,7 +31,44 @@ def objective_state(objective: Any) -> dict[str, Any]:
 
 def coupled_networks(cfg: Any, make: Any, data_shape: tuple[int, ...], device: Any) -> tuple[nn.Module, nn.Module]:
     """G and D of `cfg.architecture` for images of `data_shape`, on `device` (the games built from one
-    dataset's shape: CoGAN, UNIT)."""
+    dataset's shape: CoGAN, UNIT, LAPGAN, progressive)."""
     generator = make(cfg.architecture.generator, data_shape=data_shape).to(device)
     discriminator = make(cfg.architecture.discriminator, data_shape=data_shape).to(device)
     return generator, discriminator
+
+
+def networks_and_evaluator(cfg: Any, make: Any, device: Any, evaluate: bool) -> tuple[Any, nn.Module, nn.Module, Any]:
+    """The dataset, G and D of `cfg.architecture` for its images, and the metrics' evaluator when
+    `evaluate` (the one-dataset games with their own networks: LAPGAN, progressive growing)."""
+    dataset = make(cfg.dataset)
+    generator, discriminator = coupled_networks(cfg, make, tuple(dataset.data_shape), device)
+    evaluator = None
+    if evaluate:
+        from ganrun.metrics import build_evaluator
+
+        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    return dataset, generator, discriminator, evaluator
+
+
+def evaluate_from_noise(evaluator: Any, generator: nn.Module, latent_dim: int, device: Any) -> dict[str, float]:
+    """The metrics of G's samples from z ~ N(0, I), G in eval mode; nothing when no metrics were asked for."""
+    if evaluator is None:
+        return {}
+    return evaluator(lambda n: in_eval_mode(generator, generator, torch.randn(n, latent_dim, device=device)))
+
+
+class TwoDomains:
+    """What the games on two unpaired domains share (CoGAN, UNIT): a batch stream per domain, checkpointed
+    with the objective's state; set `batches` and `objective`."""
+
+    batches: list
+    objective: Any
+
+    def has_penalty(self) -> bool:
+        return self.objective.has_penalty
+
+    def stateful_parts(self) -> dict[str, Any]:
+        return {"batches_A": self.batches[0], "batches_B": self.batches[1], **objective_state(self.objective)}
+
+    def next_batch(self) -> tuple[Tensor, Tensor]:
+        return next(self.batches[0])[0], next(self.batches[1])[0]

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import in_eval_mode, objective_state
+from ganrun.games.helpers import evaluate_from_noise, in_eval_mode, networks_and_evaluator, objective_state
 from ganrun.models.lapgan import compose
 from ganrun.models.laplacian import pyramid, up
 from ganrun.models.progressive import resample
@@ -120,23 +120,12 @@ class LaplacianGame(Game):
         return out | {"samples/fixed": Visual(images[-1], nrow=8)}
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
-        if self.evaluator is None:
-            return {}
-        return self.evaluator(lambda n: in_eval_mode(generator, generator,
-                                                     torch.randn(n, self.latent_dim, device=self.device)))
+        return evaluate_from_noise(self.evaluator, generator, self.latent_dim, self.device)
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "lapgan") -> LaplacianGame:
     """architecture=lapgan: `generator` the pyramid of G_k, `discriminator` the D_k (ganrun/models/lapgan.py)."""
-    dataset = make(cfg.dataset)
-    shape = tuple(dataset.data_shape)
-    generator = make(cfg.architecture.generator, data_shape=shape).to(device)
-    discriminator = make(cfg.architecture.discriminator, data_shape=shape).to(device)
-    evaluator = None
-    if evaluate:
-        from ganrun.metrics import build_evaluator
-
-        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    dataset, generator, discriminator, evaluator = networks_and_evaluator(cfg, make, device, evaluate)
     return LaplacianGame(generator, discriminator, make(cfg.objective), dataset, batch_size=cfg.trainer.batch_size,
                          seed=seed, device=device, evaluator=evaluator, num_grid_samples=cfg.trainer.num_grid_samples)

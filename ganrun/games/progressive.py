@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import in_eval_mode, objective_state
+from ganrun.games.helpers import in_eval_mode, networks_and_evaluator, objective_state
 from ganrun.models.growth import growth
 from ganrun.models.progressive import real_at, resample
 from ganrun.objectives.vae import drift_penalty
@@ -107,15 +107,7 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
           name: str = "progressive", fade_images: int = 800_000, stable_images: int = 800_000,
           drift: float = 0.001) -> ProgressiveGame:
     """architecture=progressive; the phases in real images shown to D (the paper: 800k each)."""
-    dataset = make(cfg.dataset)
-    shape = tuple(dataset.data_shape)
-    generator = make(cfg.architecture.generator, data_shape=shape).to(device)
-    discriminator = make(cfg.architecture.discriminator, data_shape=shape).to(device)
-    evaluator = None
-    if evaluate:
-        from ganrun.metrics import build_evaluator
-
-        evaluator = build_evaluator(cfg.metrics, cfg.dataset, device, make=make)
+    dataset, generator, discriminator, evaluator = networks_and_evaluator(cfg, make, device, evaluate)
     return ProgressiveGame(generator, discriminator, make(cfg.objective), dataset,
                            latent_dim=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size, seed=seed,
                            device=device, fade_images=fade_images, stable_images=stable_images, drift=drift,

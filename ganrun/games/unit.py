@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import coupled_networks, objective_state
+from ganrun.games.helpers import TwoDomains, coupled_networks
 from ganrun.games.translation import evaluating, unwrapped, visual
 from ganrun.objectives.unit import UNITWeights, cycle_parts, generator_total, vae_parts
 from ganrun.objectives.vae import reparameterize
@@ -29,7 +29,7 @@ from ganrun.objectives.vae import reparameterize
 DOMAINS = ("A", "B")
 
 
-class UNITGame(Game):
+class UNITGame(TwoDomains, Game):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, objective: Any, train: Any, test: Any, *,
                  batch_size: int, seed: int, device: torch.device, weights: UNITWeights, recon_p: int = 1,
                  unit_variance: bool = False, judge_reconstructions: bool = False, grid_rows: int = 8,
@@ -47,15 +47,6 @@ class UNITGame(Game):
 
     def prepare(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.E, self.G, self.D = wrap(self.generator.encoder), wrap(self.generator.decoder), wrap(self.discriminator)
-
-    def has_penalty(self) -> bool:
-        return self.objective.has_penalty
-
-    def stateful_parts(self) -> dict[str, Any]:
-        return {"batches_A": self.batches[0], "batches_B": self.batches[1], **objective_state(self.objective)}
-
-    def next_batch(self) -> tuple[Tensor, Tensor]:
-        return next(self.batches[0])[0], next(self.batches[1])[0]
 
     def encode(self, x: Tensor, index: int) -> tuple[Tensor, Tensor, Tensor]:
         """mu, logvar of q_index(z|x) and z = mu + sigma * eps (the reparameterisation)."""

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import in_eval_mode, side_by_side
+from ganrun.games.helpers import evaluate_from_noise, in_eval_mode, side_by_side
 from ganrun.objectives.vae import reparameterize
 
 GRID_IMAGES = 32  # inputs in the reconstruction grid, each next to its reconstruction
@@ -65,10 +65,7 @@ class VAEGame(Game):
                 "samples/fixed": Visual(samples, nrow=8)}
 
     def evaluate(self, generator: nn.Module) -> dict[str, float]:
-        if self.evaluator is None:
-            return {}
-        return self.evaluator(lambda n: in_eval_mode(generator, generator,
-                                                     torch.randn(n, self.latent_dim, device=self.device)))
+        return evaluate_from_noise(self.evaluator, generator, self.latent_dim, self.device)
 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,

@@ -2,7 +2,9 @@
 
 Sides run coarse to fine, `coarse_side`, 2x, 4x ... up to the image side (CIFAR-10 in the paper:
 8 -> 16 -> 32). The coarsest level is a plain GAN: G_K(z_K) an MLP to a `coarse_side` image (their
-CIFAR-10 G_0: two hidden layers of 1200 ReLU units), D_K an MLP (one hidden layer with dropout).
+CIFAR-10 G_0: two hidden layers of 1200 ReLU units; batch norm before each ReLU when `batch_norm`, without
+which PyTorch's default init leaves z's effect on the output ~0.1 per pixel and G_K collapses to one shape,
+docs/coupled_progressive_vae.md), D_K an MLP (one hidden layer with dropout).
 Each finer level k is conditional: l_k = u(I_{k+1}) (nearest x2), the noise z_k enters as an extra
 colour plane, G_k(z_k, l_k) = h~_k the band-pass residual (three conv layers, linear output), and the
 image is I~_k = l_k + h~_k (models/laplacian.py's reconstruction step). D_k judges the image l_k + h
@@ -64,7 +66,9 @@ class Generator(nn.Module):
         super().__init__()
         self.sides = pyramid_sides(data_shape, coarse_side)
         self.channels, self.latent_dim, self.noise_channels = int(data_shape[0]), latent_dim, noise_channels
-        self.coarse = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+        norm = (lambda: nn.BatchNorm1d(hidden)) if batch_norm else nn.Identity
+        self.coarse = nn.Sequential(nn.Linear(latent_dim, hidden), norm(), nn.ReLU(),
+                                    nn.Linear(hidden, hidden), norm(), nn.ReLU(),
                                     nn.Linear(hidden, self.channels * coarse_side**2), nn.Tanh(),
                                     nn.Unflatten(1, (self.channels, coarse_side, coarse_side)))
         self.residuals = nn.ModuleList(ResidualGenerator(self.channels, width, noise_channels, batch_norm)
