@@ -73,11 +73,16 @@ def ganrun_log(cfg, folder: Path) -> list[tuple[int, float]]:
     return [(event.step, event.wall_time) for event in events.Scalars("loss/G")]
 
 
-def plain_dcgan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
-    netG = instantiate(cfg.architecture.generator, data_shape=shape)
-    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
-    return plain_dcgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
-                             steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
+def one_g_one_d_log(plain_loop):
+    """The bench's entry for a hand-written loop of one G against one D (plain_dcgan, plain_lapgan): the
+    run's networks, built as ganrun builds them, handed to `plain_loop.train`."""
+    def log(cfg, dataset, shape: tuple, device: torch.device) -> list:
+        netG = instantiate(cfg.architecture.generator, data_shape=shape)
+        netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
+        return plain_loop.train(netG, netD, dataset, nz=cfg.architecture.latent_dim,
+                                batch_size=cfg.trainer.batch_size, steps=cfg.trainer.steps,
+                                log_every=cfg.trainer.log_every, device=device)
+    return log
 
 
 def plain_mocogan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
@@ -89,13 +94,6 @@ def plain_mocogan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
                                steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
 
 
-def plain_lapgan_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
-    netG = instantiate(cfg.architecture.generator, data_shape=shape)
-    netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
-    return plain_lapgan.train(netG, netD, dataset, nz=cfg.architecture.latent_dim, batch_size=cfg.trainer.batch_size,
-                              steps=cfg.trainer.steps, log_every=cfg.trainer.log_every, device=device)
-
-
 def plain_unit_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
     vae = instantiate(cfg.architecture.generator, data_shape=shape)
     netD = instantiate(cfg.architecture.discriminator, data_shape=shape)
@@ -104,8 +102,8 @@ def plain_unit_log(cfg, dataset, shape: tuple, device: torch.device) -> list:
 
 
 # game -> the hand-written loop its row is compared with (the same networks, data and batch)
-PLAIN_LOOPS = {"gan": plain_dcgan_log, "mocogan": plain_mocogan_log, "unit": plain_unit_log,
-               "lapgan": plain_lapgan_log}
+PLAIN_LOOPS = {"gan": one_g_one_d_log(plain_dcgan), "mocogan": plain_mocogan_log, "unit": plain_unit_log,
+               "lapgan": one_g_one_d_log(plain_lapgan)}
 
 
 def plain_log(cfg, device: torch.device) -> list[tuple[int, float]]:
