@@ -34,6 +34,7 @@ from ganrun.run.preemption import StopSignals
 from ganrun.run.progress import Progress
 from ganrun.run.sweeps import hparams_of, varying_keys
 from ganrun.run.writer import RunWriter
+from ganrun.rng import isolated_rng
 from ganrun.safe_io import append_line, atomic_write
 from ganrun.tricks import ema_decay_at, keep_training
 
@@ -219,11 +220,13 @@ def interval_work(session: Session, step: int, values: dict[str, Tensor] | None,
         session.progress.update(step, scalars)
         session.health.observe(step, scalars)  # the same floats: the diagnosis costs no device sync
     if due(cfg.trainer.sample_every, step, last):
-        visuals = exp.game.visuals(sampler)
+        with isolated_rng():  # a game's views may draw noise (LAPGAN's pyramid, UNIT's codes): not training's
+            visuals = exp.game.visuals(sampler)
         writer.visuals(step, visuals)
         session.health.sampled(step, visuals)  # diversity of the fixed-noise samples against the real data's
     if session.main and cfg.metrics.enabled and due(cfg.metrics.every, step, last):
-        results = exp.game.evaluate(sampler)
+        with isolated_rng():  # as the views: the same trajectory with metrics on or off, for every game
+            results = exp.game.evaluate(sampler)
         writer.scalars(step, {f"metrics/{name}": value for name, value in results.items()})
         session.health.observe(step, {f"metrics/{name}": value for name, value in results.items()})
         append_line(session.run_dir / "metrics.jsonl", json.dumps({"step": step, **results}))

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import TwoDomains, coupled_networks, in_eval_mode, side_by_side
+from ganrun.games.helpers import TwoDomains, coupled_networks, in_eval_mode, read_dataset, side_by_side
 
 DOMAINS = ("A", "B")
 
@@ -156,17 +156,17 @@ def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], ev
           name: str = "cogan", own_metrics: bool = True, own_samples: bool = True, datasets: Any = None,
           translate_steps: int = 500, translate_lr: float = 0.05) -> CoGANGame:
     """architecture=cogan (coupled G and D), dataset=mnist_negative or mnist_edge (two domains)."""
-    dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)
     generator, discriminator = coupled_networks(cfg, make, tuple(dataset.data_shape), device)
     evaluator = None
     if evaluate:
         from ganrun.metrics.pairs import build_pair_evaluator
 
         metrics = cfg.metrics
-        evaluator = build_pair_evaluator(dataset, make(cfg.dataset, train=False), name=cfg.dataset.name,
+        evaluator = build_pair_evaluator(dataset, read_dataset(cfg, make, train=False), name=cfg.dataset.name,
                                          cache_dir=metrics.cache_dir, num_samples=metrics.num_samples,
                                          batch_size=metrics.batch_size, seed=metrics.seed, device=device)
     return CoGANGame(generator, discriminator, make(cfg.objective), dataset, latent_dim=cfg.architecture.latent_dim,
                      batch_size=cfg.trainer.batch_size, seed=seed, device=device, evaluator=evaluator,
                      num_grid_samples=cfg.trainer.num_grid_samples // 2, translate_steps=translate_steps,
-                     translate_lr=translate_lr, test_data=lambda: make(cfg.dataset, train=False))
+                     translate_lr=translate_lr, test_data=lambda: read_dataset(cfg, make, train=False))

@@ -21,6 +21,7 @@ from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains, check_same_channels
+from ganrun.games.helpers import read_dataset
 from ganrun.games.pool import ImagePool
 from ganrun.games.translation import evaluating, fixed_batch, metrics_for, objective_state, splits, visual, translate_fn, unwrapped
 from ganrun.metrics.translation import TranslationMetrics
@@ -144,7 +145,7 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
           cycle_weight: float = 10.0, identity_weight: float = 0.5, cycle_p: int = 1,
           pool_size: int = 50, flip: bool = True, grid_rows: int = 4) -> CycleGAN:
     """G: A -> B and F: B -> A from the architecture's generator, D_A and D_B from its discriminator."""
-    train, test = splits(lambda **split: make(cfg.dataset, **split))
+    train, test = splits(lambda **split: read_dataset(cfg, make, **split))
     (ca, size), cb = (train.shape_a[0], train.crop_size), train.shape_b[0]
     g = cfg.architecture.generator
     generator = nn.ModuleDict({"A2B": make(g, in_channels=ca, out_channels=cb, size=size),

@@ -21,6 +21,7 @@ from ganrun.config.compose import plain
 from ganrun.config.checks import is_conditional
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Histogram, Terms, Visual
+from ganrun.games.helpers import read_dataset
 from ganrun.health.diversity import real_samples
 from ganrun.models import apply_spectral_norm
 from ganrun.diffaugment import DiffAugment
@@ -28,7 +29,6 @@ from ganrun.models.salimans import VirtualBatchNormNet
 from ganrun.objectives import Objective
 from ganrun.objectives.regularizers import Lazy, Penalties, weight_penalty
 from ganrun.objectives.salimans import feature_matching_g_loss
-from ganrun.rng import isolated_rng
 from ganrun.sampling import GeneratorInputs
 from ganrun.tricks import ReplayBuffer, discriminator_input, instance_noise_std, judge, packed_shape
 
@@ -257,8 +257,7 @@ def add_regularizer(objective: Objective, regularizer: DictConfig | None, make: 
 
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "gan") -> GeneratorVsDiscriminator:
-    with isolated_rng():  # reading data (a cache hit or a download) must not move the networks' init
-        dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)  # reading data must not move the networks' init
     num_classes = dataset.num_classes if is_conditional(cfg) else None
     _, d_options = model_options(cfg, num_classes)  # labels, AC-GAN's head, minibatch stddev/discrimination
     generator = make_generator(cfg, make, dataset).to(device)  # virtual batch norm's wrapper when on

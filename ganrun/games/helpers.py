@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganrun.rng import isolated_rng
+
 
 @torch.no_grad()
 def in_eval_mode(module: nn.Module, fn: Any, *args: Any) -> Any:
@@ -37,10 +39,17 @@ def coupled_networks(cfg: Any, make: Any, data_shape: tuple[int, ...], device: A
     return generator, discriminator
 
 
+def read_dataset(cfg: Any, make: Any, **split: Any) -> Any:
+    """`cfg.dataset` made (with `split`, e.g. train=False), drawing nothing from training's random streams:
+    a first read, a cache hit or an import (sklearn's, for digits) must not move the networks' init."""
+    with isolated_rng():
+        return make(cfg.dataset, **split)
+
+
 def networks_and_evaluator(cfg: Any, make: Any, device: Any, evaluate: bool) -> tuple[Any, nn.Module, nn.Module, Any]:
     """The dataset, G and D of `cfg.architecture` for its images, and the metrics' evaluator when
     `evaluate` (the one-dataset games with their own networks: LAPGAN, progressive growing)."""
-    dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)
     generator, discriminator = coupled_networks(cfg, make, tuple(dataset.data_shape), device)
     evaluator = None
     if evaluate:

@@ -19,6 +19,7 @@ from ganrun.data import infinite_batches
 from ganrun.games.base import Visual
 from ganrun.data.augment import RandomCropFlip
 from ganrun.data.translation import Domains
+from ganrun.games.helpers import read_dataset
 from ganrun.games.translation import (OneGeneratorGame, evaluating, fixed_batch, metrics_for, splits, translate_fn,
                                      unwrapped, visual)
 from ganrun.metrics.translation import TranslationMetrics
@@ -84,7 +85,7 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
           l1_weight: float = 100.0, adversarial: bool = True, flip: bool = True,
           grid_rows: int = 8) -> Pix2Pix:
     """U-Net G (input channels -> target channels) and, unless L1-only, the conditional PatchGAN on both."""
-    train, test = splits(lambda **split: make(cfg.dataset, **split))
+    train, test = splits(lambda **split: read_dataset(cfg, make, **split))
     (ca, size), cb = (train.shape_a[0], train.crop_size), train.shape_b[0]
     generator = make(cfg.architecture.generator, in_channels=ca, out_channels=cb, size=size).to(device)
     discriminator = None

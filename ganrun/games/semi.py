@@ -29,6 +29,7 @@ from ganrun.data.base import InMemory
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game, Terms, Visual
 from ganrun.games.gan import generate
+from ganrun.games.helpers import read_dataset
 from ganrun.objectives.salimans import class_accuracy, feature_matching_g_loss, semi_supervised_d_loss
 from ganrun.sampling import GeneratorInputs
 
@@ -116,7 +117,7 @@ def body_device(module: nn.Module) -> torch.device:
 
 def labelled_data(cfg: DictConfig, make: Callable[..., Any], labels: Any) -> tuple[Any, InMemory]:
     """The training set with its labels hidden but for `labels.fraction`, and the labelled part alone."""
-    dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)
     fraction = float(labels["fraction"]) if labels is not None else 0.01
     if dataset.num_classes is None or not hasattr(dataset, "tensors"):
         raise ConfigError(f"game={cfg.game.name} needs a labelled dataset held in memory, not dataset={cfg.dataset.name}")
@@ -140,7 +141,7 @@ def streams(cfg: DictConfig, dataset: Any, labelled: InMemory, seed: int, device
 
 
 def test_split(cfg: DictConfig, make: Callable[..., Any], device: torch.device) -> tuple[Tensor, Tensor]:
-    held_out = make(cfg.dataset, train=False) if "train" in cfg.dataset else make(cfg.dataset)
+    held_out = read_dataset(cfg, make, train=False) if "train" in cfg.dataset else read_dataset(cfg, make)
     return tuple(t.to(device) for t in held_out.tensors)
 
 

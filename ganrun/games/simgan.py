@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Visual
+from ganrun.games.helpers import read_dataset
 from ganrun.games.translation import OneGeneratorGame, evaluating, unwrapped, visual
 from ganrun.objectives.translation import patch_scores, self_regularization
 from ganrun.tricks import ReplayBuffer
@@ -97,7 +98,7 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
           weight: float = 1.0, history: int = 640, grid_rows: int = 16,
           synthetic: Optional[Callable[..., Any]] = None, pretrain_steps: int = 0) -> SimGAN:
     """The refiner and the PatchGAN on the real dataset's images; `synthetic(train=...)` the rendered ones."""
-    real = make(cfg.dataset)
+    real = read_dataset(cfg, make)
     train, test = synthetic(train=True), synthetic(train=False)
     if tuple(train.data_shape) != tuple(real.data_shape):
         from ganrun.errors import ConfigError  # noqa: PLC0415

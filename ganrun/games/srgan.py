@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ganrun.data.augment import to_float
 from ganrun.games.base import Visual
 from ganrun.data.superres import RandomPatches, SRImages, downsample, upsample_bicubic
+from ganrun.games.helpers import read_dataset
 from ganrun.games.translation import OneGeneratorGame, evaluating, unwrapped, visual
 from ganrun.metrics.translation import sr_scores
 from ganrun.objectives.translation import SRGAN_ADVERSARIAL_WEIGHT, content_loss, perceptual_loss
@@ -107,7 +108,7 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
           content_scale: float = 1.0, init_generator: Optional[str] = None, grid_rows: int = 4,
           content: Optional[Callable[[], nn.Module]] = None) -> SRGAN:
     """SRResNet G (optionally from a checkpoint's generator), the SRGAN D unless SRResNet, phi = `content`."""
-    train, tests = make(cfg.dataset), make(cfg.dataset, train=False)
+    train, tests = read_dataset(cfg, make), read_dataset(cfg, make, train=False)
     generator = make(cfg.architecture.generator, channels=3, scale=train.scale)
     if init_generator is not None:
         from ganrun.run.checkpoint import load  # noqa: PLC0415 - only when starting from SRResNet

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import TwoDomains, coupled_networks
+from ganrun.games.helpers import TwoDomains, coupled_networks, read_dataset
 from ganrun.games.translation import evaluating, unwrapped, visual
 from ganrun.objectives.unit import UNITWeights, cycle_parts, generator_total, vae_parts
 from ganrun.objectives.vae import reparameterize
@@ -147,11 +147,11 @@ def build(cfg: Any, *, device: torch.device, make: Callable[..., Any], evaluate:
           cycle_recon_weight: float = 100.0, recon_p: int = 1, unit_variance: bool = False,
           judge_reconstructions: bool = False, grid_rows: int = 8) -> UNITGame:
     """architecture=unit (CoupledVAE, CoupledDiscriminator), a two-domain dataset (mnist_negative, mnist_edge)."""
-    train = make(cfg.dataset)
+    train = read_dataset(cfg, make)
     if not hasattr(train, "domains"):  # game.datasets lists the two-domain ones; the config checks refuse others
         raise ConfigError(f"game=unit needs a two-domain dataset (dataset=mnist_negative or mnist_edge), "
                           f"got dataset={cfg.dataset.name}")
-    test = make(cfg.dataset, train=False)
+    test = read_dataset(cfg, make, train=False)
     if recon_p not in (1, 2):
         raise ConfigError(f"game.recon_p={recon_p}: UNIT's reconstruction is L1 (1, the paper) or L2 (2)")
     generator, discriminator = coupled_networks(cfg, make, tuple(train.data_shape), device)

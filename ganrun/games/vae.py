@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganrun.data import infinite_batches
 from ganrun.games.base import Game, Terms, Visual
-from ganrun.games.helpers import evaluate_from_noise, in_eval_mode, side_by_side
+from ganrun.games.helpers import evaluate_from_noise, in_eval_mode, read_dataset, side_by_side
 from ganrun.objectives.vae import reparameterize
 
 GRID_IMAGES = 32  # inputs in the reconstruction grid, each next to its reconstruction
@@ -71,7 +71,7 @@ class VAEGame(Game):
 def build(cfg: DictConfig, *, device: torch.device, make: Callable[..., Any], evaluate: bool, seed: int,
           name: str = "vae", adversary: bool = False) -> VAEGame:
     """`architecture.generator` is the VAE (architecture=vae), `objective` its negative ELBO (objective=vae)."""
-    dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)
     vae = make(cfg.architecture.generator, data_shape=tuple(dataset.data_shape)).to(device)
     evaluator = None
     if evaluate:

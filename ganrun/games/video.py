@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from ganrun.data import infinite_batches
 from ganrun.errors import ConfigError
 from ganrun.games.base import Game, Terms, Visual
+from ganrun.games.helpers import read_dataset
 from ganrun.objectives import Objective
 from ganrun.tricks import discriminator_input, instance_noise_std
 
@@ -105,7 +106,7 @@ def clip_views(tag: str, clips: Tensor, nrow: int | None = None) -> dict[str, Vi
 
 def clip_batches(cfg: DictConfig, make: Callable[..., Any], device: torch.device, seed: int) -> tuple[Any, Any]:
     """The dataset and its endless stream of clip batches."""
-    dataset = make(cfg.dataset)
+    dataset = read_dataset(cfg, make)
     if len(dataset.data_shape) != 4:
         raise ConfigError(f"game={cfg.game.name} needs clips: dataset={cfg.dataset.name} has items of shape "
                           f"{tuple(dataset.data_shape)}; use dataset=moving_mnist, weizmann_actions or video_folder")

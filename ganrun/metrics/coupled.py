@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ganrun.metrics.features import quantize
 from ganrun.metrics.pairs import build_pair_evaluator
 from ganrun.metrics.translation import TranslationMetrics, domain_classifier
+from ganrun.rng import isolated_rng
 
 Translate = Callable[[Tensor], Tensor]
 
@@ -60,6 +61,7 @@ class CoupledTranslationMetrics:
         return out
 
 
+@isolated_rng()  # a classifier trained or read, data, features: training's RNG untouched
 def build_coupled_metrics(train: object, test: object, *, name: str, cache_dir: str, device: torch.device,
                           batch_size: int, kid_subsets: int, kid_subset_size: int, seed: int
                           ) -> CoupledTranslationMetrics:

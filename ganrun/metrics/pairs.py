@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ganrun.metrics.classifier import load_or_train
 from ganrun.metrics.features import quantize, seeded
+from ganrun.rng import isolated_rng
 
 
 def pair_agreement(logits_a: Tensor, logits_b: Tensor) -> Tensor:
@@ -46,6 +47,7 @@ class PairEvaluator:
         return {"pair_agreement": agree / total, **accuracies}
 
 
+@isolated_rng()  # a classifier trained or read, data, features: training's RNG untouched
 def build_pair_evaluator(train: object, test: object, *, name: str, cache_dir: str, num_samples: int,
                          batch_size: int, seed: int, device: torch.device) -> PairEvaluator:
     """One cached classifier per domain of the Coupled datasets `train` and `test` (data/domains.py)."""

@@ -25,6 +25,7 @@ from ganrun.metrics.classifier import load_or_train
 from ganrun.metrics.features import extract, quantize, seeded
 from ganrun.metrics.lpips import lpips_distance
 from ganrun.metrics.scores import Reference
+from ganrun.rng import isolated_rng
 
 Translate = Callable[[Tensor], Tensor]
 
@@ -66,6 +67,7 @@ class _Labelled(torch.utils.data.Dataset):
         return self.x[index], self.y[index]
 
 
+@isolated_rng()  # a classifier trained or read, data, features: training's RNG untouched
 def domain_classifier(train_a: Tensor, train_b: Tensor, test_a: Tensor, test_b: Tensor, *, name: str,
                       cache_dir: str, device: torch.device) -> nn.Module:
     """The cached A-vs-B SmallCNN (ganrun.metrics.classifier) on float images in [-1, 1] of one side."""

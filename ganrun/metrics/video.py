@@ -24,6 +24,7 @@ from ganrun.errors import ConfigError
 from ganrun.data.base import InMemory
 from ganrun.metrics.features import extract, seeded
 from ganrun.metrics.scores import Reference
+from ganrun.rng import isolated_rng
 
 ClipFn = Callable[[int], tuple[Tensor, Optional[Tensor]]]  # n -> clips (n, C, T, H, W), requested labels or None
 
@@ -155,6 +156,7 @@ def real_clips(dataset, count: int, seed: int) -> Tensor:
     return torch.stack([dataset[int(i)][0] for i in order])
 
 
+@isolated_rng()  # a classifier trained or read, data, features: training's RNG untouched
 def build_video_evaluator(metrics_cfg, dataset_cfg, device: torch.device | str, *, make) -> VideoEvaluator:
     """The evaluator for a video dataset node: its frame classifier (trained on the train split's
     `labelled_frames()`, tested on the test split's, cached in metrics.cache_dir) and
