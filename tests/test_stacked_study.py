@@ -31,8 +31,8 @@ def test_the_preset_composes_with_the_papers_values():
                ("stacked_mnist", 3, "dcgan", "ns")
         assert (cfg.optimizer.lr, list(cfg.optimizer.betas), cfg.architecture.latent_dim, cfg.tricks.latent) == \
                (2e-4, [0.5, 0.999], 100, "uniform")
-        assert (cfg.study.num_samples, cfg.metrics.enabled, cfg.study.job._target_) == \
-               (26000, False, "ganrun.run.stacked_study.run_job")
+        assert (cfg.study.num_samples, cfg.metrics.enabled, cfg.study.job._target_, cfg.sweep.metric) == \
+               (26000, False, "ganrun.run.stacked_study.run_job", "metrics/modes")
     assert (cfg.trainer.steps, list(cfg.study.seeds), list(cfg.study.score_steps)) == (2000, [0, 1, 2], [500, 1000])
     assert (cfg.dataset.resolution, cfg.architecture.generator.width, cfg.architecture.discriminator.width) == \
            (16, 16, 16)
