@@ -29,7 +29,7 @@ def trials(cfg, count: int, fixed: dict | None = None) -> list[dict]:
         trial = study.ask()
         for key, value in (fixed or {}).items():
             trial.set_user_attr(key, value)  # what the sweeper does with a key given on the command line
-        (seeds_trial if cfg.study.search else lucic2018)(cfg, trial)
+        (seeds_trial if cfg.study.get("search") else lucic2018)(cfg, trial)
         drawn.append(dict(trial.params))
     return drawn
 
@@ -160,3 +160,13 @@ def test_the_seeds_table(tmp_path):
         "| `optimizer.lr=0.0009 optimizer.betas.0=0.5 objective.d_steps=1` | – |\n"
         "| mnist | vae | 300.0 | 2 of 3 | 300.0 ± 10.0 | 290.0 | 310.0 | 2 "
         "| `optimizer.lr=0.0005 optimizer.betas.0=0.5 objective.d_steps=1` | – |\n")
+
+
+def test_stage_two_without_a_search_is_refused_before_it_starts(tmp_path):
+    from ganrun.config.compose import job_config  # the CLI's check of `ganrun train` before anything runs
+
+    with pytest.raises(ConfigError, match=r"^study.search must be set"):
+        job_config(["experiment=lucic2018_seeds"])
+    with pytest.raises(ConfigError, match=f"study.search={tmp_path / 'none'} is not a folder"):
+        job_config(["experiment=lucic2018_seeds", f"study.search={tmp_path / 'none'}"])
+    assert job_config(["experiment=lucic2018_seeds", f"study.search={tmp_path}"]).study.search == str(tmp_path)
