@@ -142,7 +142,8 @@ def seeds_table(cells: list[Cell], search: list[Cell], paper: dict | None) -> st
         searched = earlier.values() if earlier else []
         if values:
             mean, error = mean_and_error(values)
-            spread = [f"{_number(mean)} ± {_number(error)}", _number(min(values)), _number(max(values))]
+            digits = 1 if abs(mean) >= 10 else 3
+            spread = [f"{mean:.{digits}f} ± {error:.{digits}f}", _number(min(values)), _number(max(values))]
             rank = str(1 + sum(m < mean for (d, _), m in means.items() if d == cell.dataset))
         else:
             spread, rank = ["–", "–", "–"], "–"
