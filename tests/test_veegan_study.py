@@ -43,6 +43,10 @@ def test_the_preset_composes_with_the_protocol(objective, method):
         assert (cfg.objective.unroll_steps, cfg.objective._target_) == (5, "ganrun.objectives.Unrolled")
 
 
+def test_another_objective_is_labelled_by_its_name():
+    assert study_config("objective=hinge").study.method == "hinge"
+
+
 def test_the_sweep_is_over_objectives_and_writes_the_table():
     cfg = compose_with_hydra(["experiment=veegan_table1"], with_hydra=True)
     assert OmegaConf.to_container(cfg.hydra.sweeper.params) == {"dataset": "ring", "objective": "ns,unrolled"}
