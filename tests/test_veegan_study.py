@@ -31,6 +31,7 @@ def test_the_preset_composes_with_the_protocol(objective, method):
     # the Unrolled GAN reference notebook (poolio/unrolled_gan): 2 x 128, z 256, batch 512, beta1 0.5, lr G 1e-3 / D 1e-4
     arch = cfg.architecture
     assert (arch.name, arch.latent_dim, arch.generator.width, arch.generator.depth) == ("mlp", 256, 128, 2)
+    assert arch.generator.batch_norm is False  # the notebook's G has none
     assert (arch.discriminator.width, arch.discriminator.depth, arch.discriminator.dropout) == (128, 2, 0.0)
     optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
     assert (optimizer["generator"]["lr"], optimizer["discriminator"]["lr"]) == (1e-3, 1e-4)
