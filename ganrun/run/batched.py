@@ -5,11 +5,12 @@ seeds. Run separately, each run pays Python's and the dispatcher's per-op cost f
 matmul. Here the S seeds' weights are stacked along a leading seed dimension
 (`torch.func.stack_module_state`) and each layer of all S networks is one batched op: a batched
 matmul (S, B, in) x (S, in, out), one batch norm over S x C channels (each seed's channels keep
-their own statistics), one ReLU, one maxout. The losses are the objective's own functions per seed,
-summed (d sum / d loss_s = 1 exactly, so each seed's gradient is its own), and one fused Adam steps
-the stacked tensors: Adam is elementwise, so each seed's slice takes its separate run's step.
-(`torch.func.vmap` of `functional_call` does the same with less code, but its batching rules for the
-one-logit layer, the small input layer and the mean of the losses round differently: not bitwise.)
+their own statistics), one ReLU, one maxout; the layers with fewer than 16 inputs or outputs are
+`SmallLinear`s, whose arithmetic is the same stacked or not (ganrun/models/layers.py). The losses
+are the objective's own functions, vmapped over the seeds with their transcendental ops kept on each
+seed's own kernel path (ganrun/run/seed_losses.py), summed (d sum / d loss_s = 1 exactly, so each
+seed's gradient is its own), and one fused Adam kernel per network steps the stacked tensors
+(ganrun/run/lean_adam.py): Adam is elementwise, so each seed's slice takes its separate run's step.
 
 Each seed replays its separate run's random stream: its networks are built by the same code right
 after `seed_everything(seed)`, its latents come from a `torch.Generator` holding the global RNG's state
@@ -35,9 +36,10 @@ from torch import Tensor, nn
 from torch.func import stack_module_state
 from torch.nn import functional as F
 
+from ganrun.models.layers import GEMM_MIN, SmallLinear, gemm, small_linear
 from ganrun.models.mlp import Discriminator, Maxout
-
-Loss = Callable[..., tuple[Tensor, dict[str, Tensor]]]
+from ganrun.run.lean_adam import LeanAdam
+from ganrun.run.seed_losses import Loss, seed_losses
 
 
 @dataclass
@@ -50,24 +52,12 @@ class Seed:
     noise: torch.Generator  # the global RNG's state where that run's loop starts
 
 
-GEMM_MIN = 16  # layers with fewer inputs or outputs run seed by seed (see `linear`)
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """S linear layers: x (S, N, in), weight (S, out, in), bias (S, out) -> (S, N, out).
-
-    One batched matmul per layer, whose per-seed gemm is the one the separate run's `F.linear` calls
-    (checked bitwise, forward and backward, by tests/test_batched.py). A layer with fewer than
-    GEMM_MIN inputs or outputs (the 2-D input layer, the one-logit output) is computed seed by seed
-    with `F.linear` itself: for such shapes the library picks other kernels (gemv, small-k paths)
-    whose rounding a batched matmul does not reproduce.
-    """
-    if min(weight.shape[1:]) < GEMM_MIN:  # unbind: one backward node per tensor, not one per seed
-        biases = [None] * len(x) if bias is None else bias.unbind(0)
-        return torch.stack([F.linear(*args) for args in zip(x.unbind(0), weight.unbind(0), biases)])
-    if bias is None:
-        return torch.bmm(x, weight.transpose(1, 2))
-    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+def dense_layer(x: Tensor, module: nn.Linear, state: dict[str, Tensor], prefix: str) -> Tensor:
+    """S linear layers, x (S, N, in) -> (S, N, out): one batched matmul (`gemm`) whose per-seed gemm is
+    the separate run's F.linear (checked bitwise, forward and backward, by tests/test_batched.py);
+    layers with fewer than GEMM_MIN inputs or outputs are `SmallLinear`s in both runs (`small_linear`)."""
+    rule = small_linear if isinstance(module, SmallLinear) else gemm
+    return rule(x, state[prefix + "weight"], state.get(prefix + "bias"))
 
 
 def batch_norm(x: Tensor, module: nn.BatchNorm1d, state: dict[str, Tensor], prefix: str) -> Tensor:
@@ -85,13 +75,14 @@ def batch_norm(x: Tensor, module: nn.BatchNorm1d, state: dict[str, Tensor], pref
 
 
 def maxout(x: Tensor, module: Maxout, state: dict[str, Tensor], prefix: str) -> Tensor:
-    pieces = linear(x, state[prefix + "linear.weight"], state[prefix + "linear.bias"])
+    pieces = dense_layer(x, module.linear, state, prefix + "linear.")
     return pieces.view(*x.shape[:2], module.width, module.pieces).max(dim=3).values  # as Maxout.forward
 
 
 # The layers of the mlp family, each as its batched function of (x (S, N, ...), module, state, prefix)
 LAYERS: dict[type, Callable[..., Tensor]] = {
-    nn.Linear: lambda x, m, state, prefix: linear(x, state[prefix + "weight"], state.get(prefix + "bias")),
+    nn.Linear: dense_layer,
+    SmallLinear: dense_layer,
     nn.BatchNorm1d: batch_norm,
     nn.ReLU: lambda x, m, state, prefix: torch.relu(x),
     nn.Flatten: lambda x, m, state, prefix: x.flatten(2),
@@ -117,6 +108,9 @@ class Stacked(nn.Module):
         for layer in [*first.hidden, first.output]:
             if type(layer) not in LAYERS:
                 raise ValueError(f"the batched path has no batched {type(layer).__name__} layer")
+        if any(type(layer) is nn.Linear and min(layer.in_features, layer.out_features) < GEMM_MIN
+               for layer in first.modules()):
+            raise ValueError("the batched path needs a SmallLinear for layers under GEMM_MIN inputs or outputs")
         if any(isinstance(layer, nn.Dropout) and layer.p > 0 for layer in first.modules()):
             raise ValueError("the batched path replays each seed's noise for latents only: use dropout 0")
         params, buffers = stack_module_state(list(modules))
@@ -128,13 +122,16 @@ class Stacked(nn.Module):
         self.image = getattr(first, "is_image", False)
         self.logits = isinstance(first, Discriminator)
         self.module = copy.deepcopy(first)  # its layers' settings (momentum, eps, p) and train/eval mode
+        self._state: dict[str, Tensor] | None = None
 
     def state(self) -> dict[str, Tensor]:
-        """Stacked tensors by the separate module's names (parameters and buffers)."""
-        out = {name: self.params[key] for name, key in self.keys.items() if key in self.params}
-        out.update({name: getattr(self, key.replace("/", "__")) for name, key in self.keys.items()
-                    if key not in self.params})
-        return out
+        """Stacked tensors by the separate module's names (parameters and buffers), built once: the
+        optimizer and batch norm update these tensors in place."""
+        if self._state is None:
+            self._state = {name: self.params[key] for name, key in self.keys.items() if key in self.params}
+            self._state.update({name: getattr(self, key.replace("/", "__")) for name, key in self.keys.items()
+                                if key not in self.params})
+        return self._state
 
     def forward(self, x: Tensor) -> Tensor:
         state = self.state()
@@ -163,12 +160,6 @@ def pack_batched(x: Tensor, size: int) -> Tensor:
     return x if size == 1 else x.reshape(x.shape[0], x.shape[1] // size, size * x.shape[2])
 
 
-def seed_losses(loss: Loss, *scores: Tensor) -> Tensor:
-    """Sum over seeds of each seed's loss: the objective's own function on each seed's scores (S, N)
-    (vmap of it rounds differently); d sum / d loss_s = 1, so each seed's gradient is its own."""
-    return torch.stack([loss(*per_seed)[0] for per_seed in zip(*(score.unbind(0) for score in scores))]).sum()
-
-
 class BatchedGAN:
     """Algorithm 1 (k = 1) for S seeds at once, step for step the loop of each seed's separate run:
     D on a real batch and a no-grad fake batch, then G on a fresh latent batch scored by frozen D."""
@@ -178,8 +169,8 @@ class BatchedGAN:
         self.seeds = list(seeds)
         self.G = Stacked([seed.generator for seed in self.seeds]).train()
         self.D = Stacked([seed.discriminator for seed in self.seeds]).train()
-        self.optimizer_g = optimizer_g(list(self.G.parameters()))
-        self.optimizer_d = optimizer_d(list(self.D.parameters()))
+        self.optimizer_g = LeanAdam(optimizer_g(list(self.G.params.values())))
+        self.optimizer_d = LeanAdam(optimizer_d(list(self.D.params.values())))
         self.d_loss, self.g_loss = d_loss, g_loss
         self.latent_dim, self.batch_size, self.pack = latent_dim, batch_size, pack
 
@@ -197,17 +188,17 @@ class BatchedGAN:
             fake = self.G(latents)
         d_real, d_fake = self.D(pack_batched(real, self.pack)), self.D(pack_batched(fake, self.pack))
         d_loss = seed_losses(self.d_loss, d_real, d_fake)
-        self.optimizer_d.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad()
         d_loss.backward()
         self.optimizer_d.step()
 
-        self.D.requires_grad_(False)
+        self.D.params.requires_grad_(False)
         generated = self.G(self.latents())
         g_loss = seed_losses(self.g_loss, self.D(pack_batched(generated, self.pack)))
-        self.optimizer_g.zero_grad(set_to_none=True)
+        self.optimizer_g.zero_grad()
         g_loss.backward()
         self.optimizer_g.step()
-        self.D.requires_grad_(True)
+        self.D.params.requires_grad_(True)
         return d_loss.detach(), g_loss.detach()
 
     def train(self, steps: int) -> None:
