@@ -123,6 +123,7 @@ class Stacked(nn.Module):
         self.logits = isinstance(first, Discriminator)
         self.module = copy.deepcopy(first)  # its layers' settings (momentum, eps, p) and train/eval mode
         self._state: dict[str, Tensor] | None = None
+        self.batch_norm = any(isinstance(layer, nn.BatchNorm1d) for _, layer in self.layers)
 
     def state(self) -> dict[str, Tensor]:
         """Stacked tensors by the separate module's names (parameters and buffers), built once: the
@@ -133,8 +134,13 @@ class Stacked(nn.Module):
                                 if key not in self.params})
         return self._state
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, copies: int = 1) -> Tensor:
         state = self.state()
+        if copies > 1 and self.batch_norm:
+            raise ValueError("a network with batch norm sees one batch per call (its running statistics)")
+        if copies > 1:  # x (copies * S, B, ...): each seed's network on `copies` batches in one pass; the
+            # gradient of a repeated weight is the sum of its copies' (a + b, as the separate run accumulates it)
+            state = {name: value.repeat(copies, *[1] * (value.dim() - 1)) for name, value in state.items()}
         for prefix, layer in self.layers:
             x = LAYERS[type(layer)](x, layer, state, prefix)
         if self.image:  # the mlp generator's images: tanh, then (C, H, W)
@@ -186,7 +192,8 @@ class BatchedGAN:
         real, latents = self.real(), self.latents()
         with torch.no_grad():
             fake = self.G(latents)
-        d_real, d_fake = self.D(pack_batched(real, self.pack)), self.D(pack_batched(fake, self.pack))
+        # D on the real and the fake batch in one pass (the separate run's two calls: D has no batch norm)
+        d_real, d_fake = self.D(pack_batched(torch.cat([real, fake]), self.pack), copies=2).chunk(2)
         d_loss = seed_losses(self.d_loss, d_real, d_fake)
         self.optimizer_d.zero_grad()
         d_loss.backward()
