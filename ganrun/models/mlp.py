@@ -1,5 +1,7 @@
 """The multilayer perceptrons of Goodfellow et al. 2014: a ReLU generator and a maxout + dropout
-discriminator. They flatten images, so any (C, H, W) works, and they also model points (D,)."""
+discriminator. They flatten images, so any (C, H, W) works, and they also model points (D,).
+Layers with fewer than 16 inputs or outputs (a 2-D input, the one logit) are `SmallLinear`s
+(ganrun/models/layers.py): S seeds of a study then train together bitwise (ganrun/run/batched.py)."""
 
 from __future__ import annotations
 
