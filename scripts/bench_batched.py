@@ -3,7 +3,8 @@
 Paired: each repeat times one separate run (in process, `ganrun.loop.run`, the CLI's loop, setup and
 final checkpoint included) and right after it the batched path training `--seeds` seeds together
 (setup included), so both see the same machine load. Per-run throughput of the batched path is
-seeds x steps / its wall time. Prints a Markdown table (docs/results.md holds one run).
+seeds x steps / its wall time. Prints a Markdown table (docs/results_batched.md: before and after
+session 3, paired). `--separate-only` times the separate runs alone (two versions of ganrun, say).
 
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench_batched.py --steps 200 --repeats 3
 """

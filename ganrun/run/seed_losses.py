@@ -33,7 +33,7 @@ class RowAligned(TorchFunctionMode):
     input, so ATen loops over each seed's row as it loops over a separate run's (N,) tensor."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in ROUNDED and isinstance(args[0], Tensor) and args[0].dim() == 1:
+        if func in ROUNDED and args and isinstance(args[0], Tensor) and args[0].dim() == 1:
             args = (F.pad(args[0], (0, 1))[:-1], *args[1:])  # (S, N + 1)[:, :N]: rows not mergeable
         return func(*args, **(kwargs or {}))
 
