@@ -81,25 +81,46 @@ def _batched(cfg: DictConfig, run_dir: Path) -> list[dict]:
 
 
 def _separate(cfg: DictConfig, run_dir: Path) -> list[dict]:
-    """Seeds the batched path cannot replay (e.g. Unrolled GAN): `ganrun train`'s loop per seed, final step only."""
+    """Seeds the batched path cannot replay (e.g. Unrolled GAN): `ganrun train`'s loop per seed, each seed
+    scored at every step of `score_steps` as its run passes it. Scoring leaves the run's trajectory as it
+    is: the samples come in eval mode (no batch-norm update) from latents of their own generator (no
+    draw from the run's random stream), so step N's scores are those of a run stopped at N."""
     from ganrun import loop
-    from ganrun.run.batched_study import Trained, samples_of
 
-    scores = []
+    scores: list[dict] = []
+    real_build = loop.build
     for seed in cfg.study.seeds:
-        seed_cfg = OmegaConf.merge(cfg, {"seed": int(seed)})
-        built: dict[str, Any] = {}
-        real_build = loop.build
-        loop.build = lambda *args, **kwargs: built.setdefault("exp", real_build(*args, **kwargs))
+        loop.build = _scoring(real_build, int(seed), set(score_steps(cfg)), run_dir, scores)
         try:
             with tempfile.TemporaryDirectory() as scratch:
-                loop.run(seed_cfg, Path(scratch))
+                loop.run(OmegaConf.merge(cfg, {"seed": int(seed)}), Path(scratch))
         finally:
             loop.build = real_build
-        game = built["exp"].game
-        trained = Trained(int(seed), game.generator, game.dataset, game.latent_dim)
-        scores.append(save_scores(run_dir, int(seed), int(cfg.trainer.steps), samples_of(trained), game.dataset))
     return scores
+
+
+def _scoring(build: Any, seed: int, steps: set[int], run_dir: Path, scores: list[dict]) -> Any:
+    """`loop.build` whose game also scores its generator after `end_step(step)` for each step in `steps`."""
+    from ganrun.run.batched_study import Trained, samples_of
+
+    def scored_build(*args: Any, **kwargs: Any) -> Any:
+        exp = build(*args, **kwargs)
+        game, end_step = exp.game, exp.game.end_step
+
+        def end_step_and_score(step: int) -> dict:
+            terms = end_step(step)
+            if step in steps:  # after both updates of this step: the generator of a run of `step` steps
+                trained = Trained(seed, game.generator, game.dataset, game.latent_dim)
+                scores.append(save_scores(run_dir, seed, step, samples_of(trained), game.dataset))
+                last = scores[-1]
+                print(f"[ganrun study] seed {seed} step {step}: {last['modes']:.0f} modes {last['hq']:.1f}% hq",
+                      flush=True)
+            return terms
+
+        game.end_step = end_step_and_score
+        return exp
+
+    return scored_build
 
 
 # ---------------------------------------------------------------- the table
