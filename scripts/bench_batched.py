@@ -3,7 +3,8 @@
 Paired: each repeat times one separate run (in process, `ganrun.loop.run`, the CLI's loop, setup and
 final checkpoint included) and right after it the batched path training `--seeds` seeds together
 (setup included), so both see the same machine load. Per-run throughput of the batched path is
-seeds x steps / its wall time. Prints a Markdown table (docs/results.md holds one run).
+seeds x steps / its wall time. Prints a Markdown table (docs/results_batched.md: before and after
+session 3, paired). `--separate-only` times the separate runs alone (two versions of ganrun, say).
 
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench_batched.py --steps 200 --repeats 3
 """
@@ -11,6 +12,7 @@ seeds x steps / its wall time. Prints a Markdown table (docs/results.md holds on
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("--separate-only", action="store_true", help="time the separate runs alone (e.g. two versions)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, {args.steps} steps, {args.seeds} seeds batched, "
@@ -66,10 +69,11 @@ def main() -> None:
     for name in args.networks:
         networks = NETWORKS[name]
         overrides = [*networks, *QUIET, f"trainer.steps={args.steps}", f"trainer.log_every={args.steps}"]
-        pairs = [(separate(overrides), batched(overrides, args.seeds)) for _ in range(args.repeats)]
-        ratio = statistics.median(b / s for s, b in pairs)
+        pairs = [(separate(overrides), math.nan if args.separate_only else batched(overrides, args.seeds))
+                 for _ in range(args.repeats)]
+        ratio = "–" if args.separate_only else f"{statistics.median(b / s for s, b in pairs):.2f}x"
         print(f"| {DESCRIBED[name]} | {' / '.join(f'{s:.1f}' for s, _ in pairs)} | {' / '.join(f'{b:.1f}' for _, b in pairs)} "
-              f"| {ratio:.2f}x |", flush=True)
+              f"| {ratio} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

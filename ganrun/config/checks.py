@@ -64,6 +64,10 @@ def validate(cfg: DictConfig) -> None:
     validate_data(cfg)
     validate_metrics(cfg.metrics)
     check_root_keys(cfg)  # seed: int, conditional: bool (config/arguments.py)
+    search = get(cfg, "study.search")  # None where unset or ??? (the CLI asks for it before this check)
+    if search is not None and not Path(str(search)).is_dir():
+        raise ConfigError(f"study.search={search} is not a folder: give the sweep folder of an experiment=lucic2018 "
+                          "search (experiment=lucic2018_seeds re-runs its best settings)")
     if get(cfg, "health") is not None:
         validate_health(cfg.health, ConfigError)
     validate_family(cfg)

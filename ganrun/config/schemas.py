@@ -261,6 +261,8 @@ def register_schemas() -> None:
 
     # ${mul:a,b}: a product in a YAML (pacgan_table1: batch 100 x pack, so D sees 100 packed items)
     OmegaConf.register_new_resolver("mul", lambda a, b: a * b, replace=True)
+    # ${len:list}: how many (lucic2018: its trials are cells x trials per cell, cells = datasets x models)
+    OmegaConf.register_new_resolver("len", lambda items: len(items), replace=True)
     register_resolver()  # ${ganrun.path_safe:...} in hydra.sweep.subdir
     store = ConfigStore.instance()
     for group, families in SCHEMAS.items():

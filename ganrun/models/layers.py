@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.functional import log_softmax, one_hot
 
 
@@ -71,6 +72,53 @@ def conditioned(head: nn.Module | None, score: torch.Tensor, features: torch.Ten
     if labels is None:
         raise ValueError("this discriminator is conditional: pass the labels of its samples")
     return head(score, features, labels)
+
+
+GEMM_MIN = 16  # a linear layer with fewer inputs or outputs is a `SmallLinear`
+
+
+def small_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x (..., N, in) @ weight (..., out, in)^T + bias (..., out) -> (..., N, out), with the same
+    arithmetic whether it runs on one network's (N, in) or on S networks' stacked (S, N, in), forward
+    and backward. Under GEMM_MIN inputs or outputs BLAS picks shape-dependent kernels (gemv, small-k
+    paths, its batched gemm) that round differently for one network and for S stacked ones, so:
+    fewer than GEMM_MIN outputs (the one-logit output, the 2-D points): a product and a sum over the
+    contiguous `in` (elementwise, then ATen's own row reduction); fewer inputs (the 2-D input layer):
+    x and weight zero-padded to GEMM_MIN inputs (the zero products add nothing), then a gemm whose
+    shapes all reach GEMM_MIN, where one network's gemm and the batched one agree, as for the hidden layers."""
+    out_features, in_features = weight.shape[-2:]
+    if out_features < GEMM_MIN:
+        y = (x.unsqueeze(-2) * weight.unsqueeze(-3)).sum(-1)  # (..., N, out, in) -> (..., N, out)
+        return y if bias is None else y + bias.unsqueeze(-2)
+    pad = (0, GEMM_MIN - in_features) if in_features < GEMM_MIN else (0, 0)
+    return gemm(F.pad(x, pad), F.pad(weight, pad), bias)
+
+
+def gemm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A linear layer by BLAS: `F.linear` on one network's x (N, in), weight (out, in); one batched
+    matmul on S networks' x (S, N, in), weight (S, out, in), bias (S, out), whose per-network gemm
+    rounds as F.linear's when every dimension is at least GEMM_MIN (tests/test_batched.py)."""
+    if x.dim() == 2:
+        return F.linear(x, weight, bias)
+    if bias is None:
+        return torch.bmm(x, weight.transpose(1, 2))
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+class SmallLinear(nn.Linear):
+    """nn.Linear (same parameters, state dict and init) computed by `small_linear`: the 2-D input
+    layers and the one-logit output of the mlp family, so that ganrun.run.batched trains S seeds'
+    copies at once, bitwise the separate runs. (Changed in session 3: before, these layers ran
+    F.linear, whose rounding differs in the last bits; results of 2-D runs changed accordingly.)"""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return small_linear(x, self.weight, self.bias)
+
+
+def dense(in_features: int, out_features: int, bias: bool = True) -> nn.Linear:
+    """A linear layer: `SmallLinear` when it has fewer than GEMM_MIN inputs or outputs, else nn.Linear."""
+    kind = SmallLinear if min(in_features, out_features) < GEMM_MIN else nn.Linear
+    return kind(in_features, out_features, bias=bias)
 
 
 class MinibatchStdDev(nn.Module):

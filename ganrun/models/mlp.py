@@ -1,5 +1,7 @@
 """The multilayer perceptrons of Goodfellow et al. 2014: a ReLU generator and a maxout + dropout
-discriminator. They flatten images, so any (C, H, W) works, and they also model points (D,)."""
+discriminator. They flatten images, so any (C, H, W) works, and they also model points (D,).
+Layers with fewer than 16 inputs or outputs (a 2-D input, the one logit) are `SmallLinear`s
+(ganrun/models/layers.py): S seeds of a study then train together bitwise (ganrun/run/batched.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ganrun.models.layers import MinibatchStdDev, conditioned, label_head, latent_features, with_labels
+from ganrun.models.layers import MinibatchStdDev, conditioned, dense, label_head, latent_features, with_labels
 
 
 def _check_shape(data_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -39,13 +41,13 @@ class Generator(nn.Module):
         in_features = latent_features(latent_dim, num_classes)
         for _ in range(depth):
             # A bias before BN is removed with the batch mean and would get no gradient.
-            layers.append(nn.Linear(in_features, width, bias=not batch_norm))
+            layers.append(dense(in_features, width, bias=not batch_norm))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(width))
             layers.append(nn.ReLU())
             in_features = width
         self.hidden = nn.Sequential(*layers)
-        self.output = nn.Linear(in_features, math.prod(self.data_shape))
+        self.output = dense(in_features, math.prod(self.data_shape))
         self.is_image = len(self.data_shape) == 3
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -61,7 +63,7 @@ class Maxout(nn.Module):
     def __init__(self, in_features: int, width: int, pieces: int):
         super().__init__()
         self.width, self.pieces = width, pieces
-        self.linear = nn.Linear(in_features, width * pieces)
+        self.linear = dense(in_features, width * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pieces = self.linear(x).view(x.shape[0], self.width, self.pieces)  # (N, width, pieces)
@@ -87,7 +89,7 @@ class Discriminator(nn.Module):
             layers.append(MinibatchStdDev())
             in_features += 1
         self.hidden = nn.Sequential(*layers)
-        self.output = nn.Linear(in_features, 1)
+        self.output = dense(in_features, 1)
         self.label_head = label_head(num_classes, in_features, auxiliary_classifier)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

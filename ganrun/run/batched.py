@@ -5,11 +5,12 @@ seeds. Run separately, each run pays Python's and the dispatcher's per-op cost f
 matmul. Here the S seeds' weights are stacked along a leading seed dimension
 (`torch.func.stack_module_state`) and each layer of all S networks is one batched op: a batched
 matmul (S, B, in) x (S, in, out), one batch norm over S x C channels (each seed's channels keep
-their own statistics), one ReLU, one maxout. The losses are the objective's own functions per seed,
-summed (d sum / d loss_s = 1 exactly, so each seed's gradient is its own), and one fused Adam steps
-the stacked tensors: Adam is elementwise, so each seed's slice takes its separate run's step.
-(`torch.func.vmap` of `functional_call` does the same with less code, but its batching rules for the
-one-logit layer, the small input layer and the mean of the losses round differently: not bitwise.)
+their own statistics), one ReLU, one maxout; the layers with fewer than 16 inputs or outputs are
+`SmallLinear`s, whose arithmetic is the same stacked or not (ganrun/models/layers.py). The losses
+are the objective's own functions, vmapped over the seeds with their transcendental ops kept on each
+seed's own kernel path (ganrun/run/seed_losses.py), summed (d sum / d loss_s = 1 exactly, so each
+seed's gradient is its own), and one fused Adam kernel per network steps the stacked tensors
+(ganrun/run/lean_adam.py): Adam is elementwise, so each seed's slice takes its separate run's step.
 
 Each seed replays its separate run's random stream: its networks are built by the same code right
 after `seed_everything(seed)`, its latents come from a `torch.Generator` holding the global RNG's state
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -35,9 +36,10 @@ from torch import Tensor, nn
 from torch.func import stack_module_state
 from torch.nn import functional as F
 
+from ganrun.models.layers import GEMM_MIN, SmallLinear, gemm, small_linear
 from ganrun.models.mlp import Discriminator, Maxout
-
-Loss = Callable[..., tuple[Tensor, dict[str, Tensor]]]
+from ganrun.run.lean_adam import LeanAdam
+from ganrun.run.seed_losses import Loss, seed_losses
 
 
 @dataclass
@@ -50,24 +52,12 @@ class Seed:
     noise: torch.Generator  # the global RNG's state where that run's loop starts
 
 
-GEMM_MIN = 16  # layers with fewer inputs or outputs run seed by seed (see `linear`)
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """S linear layers: x (S, N, in), weight (S, out, in), bias (S, out) -> (S, N, out).
-
-    One batched matmul per layer, whose per-seed gemm is the one the separate run's `F.linear` calls
-    (checked bitwise, forward and backward, by tests/test_batched.py). A layer with fewer than
-    GEMM_MIN inputs or outputs (the 2-D input layer, the one-logit output) is computed seed by seed
-    with `F.linear` itself: for such shapes the library picks other kernels (gemv, small-k paths)
-    whose rounding a batched matmul does not reproduce.
-    """
-    if min(weight.shape[1:]) < GEMM_MIN:  # unbind: one backward node per tensor, not one per seed
-        biases = [None] * len(x) if bias is None else bias.unbind(0)
-        return torch.stack([F.linear(*args) for args in zip(x.unbind(0), weight.unbind(0), biases)])
-    if bias is None:
-        return torch.bmm(x, weight.transpose(1, 2))
-    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+def dense_layer(x: Tensor, module: nn.Linear, state: dict[str, Tensor], prefix: str) -> Tensor:
+    """S linear layers, x (S, N, in) -> (S, N, out): one batched matmul (`gemm`) whose per-seed gemm is
+    the separate run's F.linear (checked bitwise, forward and backward, by tests/test_batched.py);
+    layers with fewer than GEMM_MIN inputs or outputs are `SmallLinear`s in both runs (`small_linear`)."""
+    rule = small_linear if isinstance(module, SmallLinear) else gemm
+    return rule(x, state[prefix + "weight"], state.get(prefix + "bias"))
 
 
 def batch_norm(x: Tensor, module: nn.BatchNorm1d, state: dict[str, Tensor], prefix: str) -> Tensor:
@@ -85,13 +75,14 @@ def batch_norm(x: Tensor, module: nn.BatchNorm1d, state: dict[str, Tensor], pref
 
 
 def maxout(x: Tensor, module: Maxout, state: dict[str, Tensor], prefix: str) -> Tensor:
-    pieces = linear(x, state[prefix + "linear.weight"], state[prefix + "linear.bias"])
+    pieces = dense_layer(x, module.linear, state, prefix + "linear.")
     return pieces.view(*x.shape[:2], module.width, module.pieces).max(dim=3).values  # as Maxout.forward
 
 
 # The layers of the mlp family, each as its batched function of (x (S, N, ...), module, state, prefix)
 LAYERS: dict[type, Callable[..., Tensor]] = {
-    nn.Linear: lambda x, m, state, prefix: linear(x, state[prefix + "weight"], state.get(prefix + "bias")),
+    nn.Linear: dense_layer,
+    SmallLinear: dense_layer,
     nn.BatchNorm1d: batch_norm,
     nn.ReLU: lambda x, m, state, prefix: torch.relu(x),
     nn.Flatten: lambda x, m, state, prefix: x.flatten(2),
@@ -117,6 +108,9 @@ class Stacked(nn.Module):
         for layer in [*first.hidden, first.output]:
             if type(layer) not in LAYERS:
                 raise ValueError(f"the batched path has no batched {type(layer).__name__} layer")
+        if any(type(layer) is nn.Linear and min(layer.in_features, layer.out_features) < GEMM_MIN
+               for layer in first.modules()):
+            raise ValueError("the batched path needs a SmallLinear for layers under GEMM_MIN inputs or outputs")
         if any(isinstance(layer, nn.Dropout) and layer.p > 0 for layer in first.modules()):
             raise ValueError("the batched path replays each seed's noise for latents only: use dropout 0")
         params, buffers = stack_module_state(list(modules))
@@ -128,16 +122,25 @@ class Stacked(nn.Module):
         self.image = getattr(first, "is_image", False)
         self.logits = isinstance(first, Discriminator)
         self.module = copy.deepcopy(first)  # its layers' settings (momentum, eps, p) and train/eval mode
+        self._state: dict[str, Tensor] | None = None
+        self.batch_norm = any(isinstance(layer, nn.BatchNorm1d) for _, layer in self.layers)
 
     def state(self) -> dict[str, Tensor]:
-        """Stacked tensors by the separate module's names (parameters and buffers)."""
-        out = {name: self.params[key] for name, key in self.keys.items() if key in self.params}
-        out.update({name: getattr(self, key.replace("/", "__")) for name, key in self.keys.items()
-                    if key not in self.params})
-        return out
+        """Stacked tensors by the separate module's names (parameters and buffers), built once: the
+        optimizer and batch norm update these tensors in place."""
+        if self._state is None:
+            self._state = {name: self.params[key] for name, key in self.keys.items() if key in self.params}
+            self._state.update({name: getattr(self, key.replace("/", "__")) for name, key in self.keys.items()
+                                if key not in self.params})
+        return self._state
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, copies: int = 1) -> Tensor:
         state = self.state()
+        if copies > 1 and self.batch_norm:
+            raise ValueError("a network with batch norm sees one batch per call (its running statistics)")
+        if copies > 1:  # x (copies * S, B, ...): each seed's network on `copies` batches in one pass; the
+            # gradient of a repeated weight is the sum of its copies' (a + b, as the separate run accumulates it)
+            state = {name: value.repeat(copies, *[1] * (value.dim() - 1)) for name, value in state.items()}
         for prefix, layer in self.layers:
             x = LAYERS[type(layer)](x, layer, state, prefix)
         if self.image:  # the mlp generator's images: tanh, then (C, H, W)
@@ -158,15 +161,18 @@ class Stacked(nn.Module):
                 value.copy_(state[name][s])
 
 
+def index_stream(batches) -> Iterator[Tensor]:
+    """The index batches `batches` (ganrun.data.batches.Batches) would hand out, its position kept."""
+    while True:
+        for index in batches.indices():
+            batches.batch += 1
+            yield index
+        batches.epoch, batches.batch, batches._current = batches.epoch + 1, 0, None
+
+
 def pack_batched(x: Tensor, size: int) -> Tensor:
     """PacGAN packing of every seed's batch: (S, N, F) -> (S, N / size, size * F), as `tricks.pack`."""
     return x if size == 1 else x.reshape(x.shape[0], x.shape[1] // size, size * x.shape[2])
-
-
-def seed_losses(loss: Loss, *scores: Tensor) -> Tensor:
-    """Sum over seeds of each seed's loss: the objective's own function on each seed's scores (S, N)
-    (vmap of it rounds differently); d sum / d loss_s = 1, so each seed's gradient is its own."""
-    return torch.stack([loss(*per_seed)[0] for per_seed in zip(*(score.unbind(0) for score in scores))]).sum()
 
 
 class BatchedGAN:
@@ -178,36 +184,50 @@ class BatchedGAN:
         self.seeds = list(seeds)
         self.G = Stacked([seed.generator for seed in self.seeds]).train()
         self.D = Stacked([seed.discriminator for seed in self.seeds]).train()
-        self.optimizer_g = optimizer_g(list(self.G.parameters()))
-        self.optimizer_d = optimizer_d(list(self.D.parameters()))
+        self.optimizer_g = LeanAdam(optimizer_g(list(self.G.params.values())))
+        self.optimizer_d = LeanAdam(optimizer_d(list(self.D.params.values())))
         self.d_loss, self.g_loss = d_loss, g_loss
         self.latent_dim, self.batch_size, self.pack = latent_dim, batch_size, pack
+        self._gather_real()
 
     def latents(self) -> Tensor:
         return torch.stack([torch.randn(self.batch_size, self.latent_dim, generator=seed.noise)
                             for seed in self.seeds])  # (S, B, L)
 
     def real(self) -> Tensor:
-        return torch.stack([next(seed.batches)[0] for seed in self.seeds])  # (S, B, F)
+        if self.data is None:
+            return torch.stack([next(seed.batches)[0] for seed in self.seeds])  # (S, B, F)
+        return self.data[self.rows, torch.stack([next(stream) for stream in self.streams])]  # one gather
+
+    def _gather_real(self) -> None:
+        """In-memory datasets: each seed's index stream, and every seed's points stacked (S, size, F),
+        so that a step's real batches are one gather: the same points its `Batches` hands out."""
+        self.data = None
+        batches = [seed.batches for seed in self.seeds]
+        if all(getattr(b, "loader", True) is None and b.device.type == "cpu" for b in batches):
+            self.data = torch.stack([b.tensors[0] for b in batches])
+            self.rows = torch.arange(len(batches)).unsqueeze(1)
+            self.streams = [index_stream(b) for b in batches]
 
     def step(self) -> tuple[Tensor, Tensor]:
         """One D update and one G update of every seed; returns the summed D and G losses (detached)."""
         real, latents = self.real(), self.latents()
         with torch.no_grad():
             fake = self.G(latents)
-        d_real, d_fake = self.D(pack_batched(real, self.pack)), self.D(pack_batched(fake, self.pack))
+        # D on the real and the fake batch in one pass (the separate run's two calls: D has no batch norm)
+        d_real, d_fake = self.D(pack_batched(torch.cat([real, fake]), self.pack), copies=2).chunk(2)
         d_loss = seed_losses(self.d_loss, d_real, d_fake)
-        self.optimizer_d.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad()
         d_loss.backward()
         self.optimizer_d.step()
 
-        self.D.requires_grad_(False)
+        self.D.params.requires_grad_(False)
         generated = self.G(self.latents())
         g_loss = seed_losses(self.g_loss, self.D(pack_batched(generated, self.pack)))
-        self.optimizer_g.zero_grad(set_to_none=True)
+        self.optimizer_g.zero_grad()
         g_loss.backward()
         self.optimizer_g.step()
-        self.D.requires_grad_(True)
+        self.D.params.requires_grad_(True)
         return d_loss.detach(), g_loss.detach()
 
     def train(self, steps: int) -> None:

@@ -87,31 +87,55 @@ def _batched(cfg: DictConfig, run_dir: Path) -> list[dict]:
 
 
 def _separate(cfg: DictConfig, run_dir: Path) -> list[dict]:
-    """Seeds the batched path cannot replay (e.g. Unrolled GAN): `ganrun train`'s loop per seed, final step only."""
+    """Seeds the batched path cannot replay (e.g. Unrolled GAN): `ganrun train`'s loop per seed, each seed
+    scored at every step of `score_steps` as its run passes it (`scored_runs`)."""
     from ganrun.run.batched_study import Trained, samples_of
 
-    scores = []
+    def score(game: Any, seed: int, step: int) -> dict:
+        trained = Trained(seed, game.generator, game.dataset, game.latent_dim)
+        result = save_scores(run_dir, seed, step, samples_of(trained), game.dataset)
+        print(f"[ganrun study] seed {seed} step {step}: {result['modes']:.0f} modes {result['hq']:.1f}% hq", flush=True)
+        return result
+
+    return scored_runs(cfg, score)
+
+
+def scored_runs(cfg: DictConfig, score: Callable[[Any, int, int], dict]) -> list[dict]:
+    """Each seed of `study.seeds` trained by `ganrun train`'s loop, `score(game, seed, step)` called for
+    each step of `score_steps` as the run passes it; the scores in order. Scoring must leave the run's
+    trajectory as it is: samples in eval mode (no batch-norm update) from latents of their own generator
+    (no draw from the run's random stream), so step N's scores are those of a run stopped at N."""
+    from ganrun import loop
+
+    scores: list[dict] = []
+    real_build = loop.build
     for seed in cfg.study.seeds:
-        with tempfile.TemporaryDirectory() as scratch:
-            game = loop_game(OmegaConf.merge(cfg, {"seed": int(seed)}), Path(scratch))
-        trained = Trained(int(seed), game.generator, game.dataset, game.latent_dim)
-        scores.append(save_scores(run_dir, int(seed), int(cfg.trainer.steps), samples_of(trained), game.dataset))
+        loop.build = _scoring(real_build, int(seed), set(score_steps(cfg)), score, scores)
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                loop.run(OmegaConf.merge(cfg, {"seed": int(seed)}), Path(scratch))
+        finally:
+            loop.build = real_build
     return scores
 
 
-def loop_game(cfg: DictConfig, folder: Path) -> Any:
-    """Train `cfg` with the CLI's loop (`ganrun.loop.run`) in `folder`, continuing from the newest
-    checkpoint there when there is one; returns the trained game (its generator, dataset, latent size)."""
-    from ganrun import loop
+def _scoring(build: Any, seed: int, steps: set[int], score: Callable[[Any, int, int], dict], scores: list[dict]) -> Any:
+    """`loop.build` whose game also scores its generator after `end_step(step)` for each step in `steps`."""
 
-    built: dict[str, Any] = {}
-    real_build = loop.build
-    loop.build = lambda *args, **kwargs: built.setdefault("exp", real_build(*args, **kwargs))
-    try:
-        loop.run(cfg, folder)
-    finally:
-        loop.build = real_build
-    return built["exp"].game
+    def scored_build(*args: Any, **kwargs: Any) -> Any:
+        exp = build(*args, **kwargs)
+        game, end_step = exp.game, exp.game.end_step
+
+        def end_step_and_score(step: int) -> dict:
+            terms = end_step(step)
+            if step in steps:  # after both updates of this step: the generator of a run of `step` steps
+                scores.append(score(game, seed, step))
+            return terms
+
+        game.end_step = end_step_and_score
+        return exp
+
+    return scored_build
 
 
 # ---------------------------------------------------------------- the table

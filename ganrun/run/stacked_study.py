@@ -1,7 +1,6 @@
 """The Stacked MNIST study (VEEGAN, Srivastava et al. 2017, and PacGAN, Lin et al. 2018, Table 2): one
 Hydra job per method (DCGAN = `tricks.pack=1`, PacDCGAN2 = 2) trains each seed of `study.seeds` with
-the CLI's loop, continuing one checkpoint from each step of `study.score_steps` to the next; at each it
-draws `study.num_samples` samples (the papers: 26,000), labels every channel with ganrun's MNIST
+the CLI's loop (`mode_study.scored_runs`); at each step of `study.score_steps` and the last it draws `study.num_samples` samples (the papers: 26,000), labels every channel with ganrun's MNIST
 classifier (the one `metrics.features=auto` trains and caches) and counts the modes covered out of
 1,000 and KL(p_model || uniform), as PacGAN's code does (`fjxmlzn/PacGAN`,
 `stacked_MNIST_experiments/VEEGAN_experiment/model.py`, `log_metrics`).
@@ -14,9 +13,9 @@ At the end of the multirun, `StackedTable` writes table.md into the sweep folder
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 
 from ganrun.metrics.features import quantize
 from ganrun.metrics.modes import label_metrics
-from ganrun.run.mode_study import StudyTable, loop_game, rescored_with, score_steps, write_record, write_table
+from ganrun.run.mode_study import StudyTable, rescored_with, scored_runs, write_record, write_table
 
 SAMPLE_SEED = 1234  # the latents of the scored samples: the same for every seed, step and method
 TRIPLES = 10_000  # real stacked test triples the classifier's joint accuracy is measured on
@@ -39,15 +38,15 @@ def run_job(cfg: DictConfig, run_dir: Path) -> None:
     accuracy = {"digits": float(net.test_accuracy), "triples": triple_accuracy(net, cfg)}
     print(f"[ganrun study] classifier: {100 * accuracy['digits']:.2f} % of test digits, "
           f"{100 * accuracy['triples']:.2f} % of test triples", flush=True)
-    scores, steps = [], score_steps(cfg)
-    for seed in (int(s) for s in cfg.study.seeds):
-        with tempfile.TemporaryDirectory() as scratch:
-            for step in steps:  # each segment continues the last one's checkpoint: one run, scored on the way
-                game = loop_game(OmegaConf.merge(cfg, {"seed": seed, "trainer": {"steps": step}}), Path(scratch))
-                images = samples(game.generator, game.latent_dim, cfg.tricks.latent, int(cfg.study.num_samples))
-                scores.append(save_scores(run_dir, seed, step, images, net, keep_images=step == steps[-1]))
-                print(f"[ganrun study] seed {seed} step {step}: {scores[-1]['modes']:.0f} modes, "
-                      f"KL {scores[-1]['reverse_kl']:.3f}", flush=True)
+
+    def score(game: Any, seed: int, step: int) -> dict:
+        images = samples(game.generator, game.latent_dim, cfg.tricks.latent, int(cfg.study.num_samples))
+        result = save_scores(run_dir, seed, step, images, net, keep_images=step == cfg.trainer.steps)
+        print(f"[ganrun study] seed {seed} step {step}: {result['modes']:.0f} modes, KL {result['reverse_kl']:.3f}",
+              flush=True)
+        return result
+
+    scores = scored_runs(cfg, score)  # each seed one run of `ganrun train`'s loop, scored as it passes each step
     write_record(cfg, run_dir, scores, time.perf_counter() - started, METRICS, batched=False, classifier=accuracy)
 
 
