@@ -21,7 +21,7 @@ CIFAR_PNGS = SHARED_DATA / "cifar10_test1000"
 # not on this machine. One D update per step keeps the WGAN presets quick too.
 LOCAL_DATA = {
     **{name: [f"dataset.root={SHARED_DATA}", "dataset.download=false", "dataset.train=false"]
-       for name in ("mnist", "mnist_negative", "mnist_edge")},
+       for name in ("mnist", "mnist_negative", "mnist_edge", "stacked_mnist")},
     # the video presets: their clips at 16x16, 4 frames
     "moving_mnist": [f"dataset.root={SHARED_DATA}", "dataset.size=16", "dataset.resolution=16", "dataset.frames=4"],
     "weizmann_actions": [f"dataset.root={SHARED_DATA / 'weizmann_actions'}", "dataset.resolution=16",

@@ -145,9 +145,13 @@ def _discard_if_empty(run_dir: Path) -> None:
 def _train(cfg: DictConfig, run_dir: Path, overrides: tuple[str, ...]) -> None:
     if overrides not in CHECKED:  # a job no check has seen: drawn by a sweeper, or in another process
         validate(cfg)
-    if cfg.get("study") is not None and cfg.study.get("seeds") is not None:  # a 2-D study's job: all its seeds
+    if cfg.get("study") is not None and cfg.study.get("seeds") is not None:  # a study's job: all its seeds
         from ganrun.run.mode_study import run_job
 
+        if cfg.study.get("job") is not None:  # a study with its own protocol (Stacked MNIST's)
+            from ganrun.experiment import make
+
+            run_job = make(cfg.study.job)
         return run_job(cfg, run_dir)
     from ganrun.loop import run  # imports torch: seconds, so only once the config is known good
 

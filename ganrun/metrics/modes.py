@@ -43,7 +43,16 @@ def mode_metrics(points: Tensor, modes: Tensor, std: float, threshold: float = 3
     }
 
 
+def label_metrics(labels: Tensor, num_classes: int) -> dict[str, float]:
+    """Modes captured (distinct labels) and KL(p || uniform) of the labels' histogram over `num_classes`:
+    Stacked MNIST's "modes (max 1000)" and "KL" (VEEGAN, Srivastava et al. 2017, and PacGAN's code, which
+    computes KL(p_model || uniform over 1,000) from the classified samples)."""
+    counts = torch.bincount(labels.flatten().long(), minlength=num_classes)
+    if len(counts) > num_classes:
+        raise ValueError(f"labels run to {len(counts) - 1}, past num_classes={num_classes}")
+    return {"modes": float((counts > 0).sum()), "reverse_kl": reverse_kl(counts)}
+
+
 def class_metrics(logits: Tensor) -> dict[str, float]:
     """Modes captured and reverse KL of the classes a classifier's logits (N, K) assign."""
-    counts = torch.bincount(logits.argmax(dim=1), minlength=logits.shape[1])
-    return {"modes": float((counts > 0).sum()), "reverse_kl": reverse_kl(counts)}
+    return label_metrics(logits.argmax(dim=1), logits.shape[1])
