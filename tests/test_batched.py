@@ -34,8 +34,35 @@ def separate_run(overrides: list[str], seed: int, tmp_path) -> dict[str, torch.T
                                    ["tricks.pack=3", "trainer.batch_size=24", "dataset=ring"],
                                    # the preset's own networks (G 4 x 400, D 3 x 200 x 5 pieces), batch 100
                                    ["experiment=pacgan_grid", "trainer.steps=3"]])
-def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra):
-    overrides = [*SMALL, *extra]
+def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra, one_torch_thread):
+    """Bitwise at one torch thread (OMP_NUM_THREADS=1, how the study presets run: one job per core)."""
+    compare_with_separate_runs(tmp_path, [*SMALL, *extra], rtol=0.0, atol=0.0)
+
+
+def test_at_two_threads_every_seed_is_its_separate_run_within_a_tolerance(tmp_path, two_torch_threads):
+    """At two threads ATen splits the reductions of the stacked step (G's batch norm and linear
+    backward over 10 x the separate run's channels) otherwise than the separate run's: last-bit
+    differences (measured: 1e-11 to 4e-9 after one step of the preset's networks), not bitwise."""
+    compare_with_separate_runs(tmp_path, [*SMALL, "experiment=pacgan_grid", "trainer.steps=3"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def two_torch_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
+def compare_with_separate_runs(tmp_path, overrides: list[str], rtol: float, atol: float) -> None:
     seeds = [0, 1, 2]
     batched, built = build_batched(compose_config(overrides), seeds)
     batched.train(batched_steps(overrides))
@@ -46,7 +73,7 @@ def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra):
                **{f"D.{k}": v for k, v in game.discriminator.state_dict().items()}}
         assert got.keys() == expected.keys()
         for name, value in expected.items():
-            assert torch.equal(got[name], value), (seed, name, (got[name].double() - value.double()).abs().max())
+            torch.testing.assert_close(got[name], value, rtol=rtol, atol=atol, msg=lambda m: f"seed {seed}, {name}: {m}")
     # the seeds differ from each other, so equality above says something
     assert not torch.equal(built[0].generator.output.weight, built[1].generator.output.weight)
 
