@@ -1,7 +1,10 @@
 """The batched seeds path (ganrun.run.batched): every seed's trained networks bitwise those of its own
-`ganrun train` run, and the runs it cannot replay refused in one line."""
+`ganrun train` run at one torch thread (within a tolerance at two), and the runs it cannot replay
+refused in one line."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 import torch
@@ -34,32 +37,28 @@ def separate_run(overrides: list[str], seed: int, tmp_path) -> dict[str, torch.T
                                    ["tricks.pack=3", "trainer.batch_size=24", "dataset=ring"],
                                    # the preset's own networks (G 4 x 400, D 3 x 200 x 5 pieces), batch 100
                                    ["experiment=pacgan_grid", "trainer.steps=3"]])
-def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra, one_torch_thread):
+def test_every_seed_is_bitwise_its_separate_run(tmp_path, extra):
     """Bitwise at one torch thread (OMP_NUM_THREADS=1, how the study presets run: one job per core)."""
-    compare_with_separate_runs(tmp_path, [*SMALL, *extra], rtol=0.0, atol=0.0)
+    with torch_threads(1):
+        compare_with_separate_runs(tmp_path, [*SMALL, *extra], rtol=0.0, atol=0.0)
 
 
-def test_at_two_threads_every_seed_is_its_separate_run_within_a_tolerance(tmp_path, two_torch_threads):
+def test_at_two_threads_every_seed_is_its_separate_run_within_a_tolerance(tmp_path):
     """At two threads ATen splits the reductions of the stacked step (G's batch norm and linear
     backward over 10 x the separate run's channels) otherwise than the separate run's: last-bit
     differences (measured: 1e-11 to 4e-9 after one step of the preset's networks), not bitwise."""
-    compare_with_separate_runs(tmp_path, [*SMALL, "experiment=pacgan_grid", "trainer.steps=3"], rtol=1e-4, atol=1e-6)
+    with torch_threads(2):
+        compare_with_separate_runs(tmp_path, [*SMALL, "experiment=pacgan_grid", "trainer.steps=3"], rtol=1e-4, atol=1e-6)
 
 
-@pytest.fixture
-def one_torch_thread():
+@contextlib.contextmanager
+def torch_threads(count: int):
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def two_torch_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(threads)
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def compare_with_separate_runs(tmp_path, overrides: list[str], rtol: float, atol: float) -> None:
