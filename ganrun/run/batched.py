@@ -16,7 +16,9 @@ Each seed replays its separate run's random stream: its networks are built by th
 after `seed_everything(seed)`, its latents come from a `torch.Generator` holding the global RNG's state
 at the start of that run's loop, and its real batches from its own `infinite_batches(seed=seed)`.
 `tests/test_batched.py` checks every seed's trained weights, bit for bit, against `ganrun train`'s
-for that seed (the presets' networks and smaller ones, packs 1 and 3, ring and grid, on the CPU).
+for that seed at one torch thread (the presets' networks and smaller ones, packs 1 and 3, ring and
+grid, on the CPU); at two threads ATen splits the stacked reductions (batch norm and linear backward
+over S x the channels) otherwise than a separate run's, and the weights agree within a tolerance.
 Per seed it plays the part of the `gan` game (ganrun/games/gan.py) and the loop (ganrun/loop.py) for
 the base `Objective`: only its pure loss functions are called, on each seed's scores.
 
