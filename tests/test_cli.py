@@ -73,6 +73,7 @@ BAD_OVERRIDES = [
     (["dataset=image_folder"], "dataset=image_folder needs dataset.root"),
     (["objective"], "overrides look like key=value"),
     (["-m", "objective=ns,nope"], "objective has no option 'nope'"),
+    (["-m", "hydra/launcher=nope"], "hydra/launcher has no option 'nope' (Hydra's sweep plugins: pip install 'ganrun[sweeps]')"),
 ]
 
 

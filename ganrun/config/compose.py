@@ -56,7 +56,10 @@ def describe(error: BaseException) -> str:
         group, _, option = missing.rpartition("/")
         options = [line.strip() for line in text.split("Available options in")[1].splitlines()[1:]
                    if line.startswith("\t") and "provider=" not in line]
-        return f"{group} has no option '{option}': choose one of {', '.join(options)} (e.g. {group}={options[0]})"
+        plugins = (" (Hydra's sweep plugins: pip install 'ganrun[sweeps]')"
+                   if group in ("hydra/sweeper", "hydra/launcher") else "")
+        return (f"{group} has no option '{option}'{plugins}: choose one of {', '.join(options)} "
+                f"(e.g. {group}={options[0]})")
     if isinstance(error, OverrideParseException):
         return (f"{text.splitlines()[0]}: overrides look like key=value, and a value with spaces or special "
                 "characters needs quotes, e.g. 'hydra.run.dir=\"my runs/a\"' (see ganrun train --help)")
