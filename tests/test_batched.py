@@ -166,15 +166,13 @@ def test_lean_adam_steps_as_fused_adam():
     assert not LeanAdam(torch.optim.Adam(ours, amsgrad=True, fused=True)).lean  # its own step()
 
 
-def test_index_stream_hands_out_the_batches_of_its_stream_across_epochs():
+def test_next_indices_hand_out_the_batches_of_the_stream_across_epochs():
     from torch.utils.data import TensorDataset
 
     from ganrun.data.batches import Batches
-    from ganrun.run.batched import index_stream
 
     dataset = TensorDataset(torch.arange(10.0).unsqueeze(1), torch.zeros(10))
     ours, theirs = (Batches(dataset, 3, seed=4, device="cpu") for _ in range(2))
-    stream = index_stream(ours)
     for _ in range(8):  # 3 batches an epoch (drop_last): crosses two epoch boundaries
-        assert torch.equal(dataset.tensors[0][next(stream)], next(theirs)[0])
+        assert torch.equal(dataset.tensors[0][ours.next_indices()], next(theirs)[0])
     assert ours.state_dict() == theirs.state_dict() == {"epoch": 2, "batch": 2}

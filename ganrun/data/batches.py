@@ -11,7 +11,7 @@ replaying the epochs before it.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -46,7 +46,7 @@ class Batches:
         self.device = torch.device(device)
         self.end = size - size % batch_size if drop_last else size
         self.epoch, self.batch = 0, 0
-        self._current: Iterator[Batch] | None = None
+        self._current: Iterator[Any] | None = None
         if on_device and hasattr(dataset, "tensors"):  # on_device=False: the DataLoader for every dataset
             self.tensors = tuple(t.to(self.device) for t in dataset.tensors)
             self.loader = None
@@ -76,16 +76,26 @@ class Batches:
         return self
 
     def __next__(self) -> Batch:
+        return self._next_of(self._epoch)
+
+    def next_indices(self) -> torch.Tensor:
+        """The next batch's indices into `tensors` (CPU), the stream advanced as `next()` advances it: for a
+        caller that gathers an in-memory dataset's points itself (ganrun.run.batched, all seeds in one gather).
+        Use one of the two on a stream, not both."""
+        return self._next_of(self.indices)
+
+    def _next_of(self, epoch: Callable[[], Iterator[Any]]) -> Any:
+        """The next item of `epoch()`'s iterator, a new epoch begun where one ends; the position counted."""
         while True:
             if self._current is None:
-                self._current = self._epoch()
+                self._current = epoch()
             try:
-                batch = next(self._current)
+                item = next(self._current)
             except StopIteration:
                 self.epoch, self.batch, self._current = self.epoch + 1, 0, None
                 continue
             self.batch += 1  # counted when handed out, not when a worker prefetches it
-            return batch
+            return item
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "batch": self.batch}

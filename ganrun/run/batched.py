@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -163,15 +163,6 @@ class Stacked(nn.Module):
                 value.copy_(state[name][s])
 
 
-def index_stream(batches) -> Iterator[Tensor]:
-    """The index batches `batches` (ganrun.data.batches.Batches) would hand out, its position kept."""
-    while True:
-        for index in batches.indices():
-            batches.batch += 1
-            yield index
-        batches.epoch, batches.batch, batches._current = batches.epoch + 1, 0, None
-
-
 def pack_batched(x: Tensor, size: int) -> Tensor:
     """PacGAN packing of every seed's batch: (S, N, F) -> (S, N / size, size * F), as `tricks.pack`."""
     return x if size == 1 else x.reshape(x.shape[0], x.shape[1] // size, size * x.shape[2])
@@ -199,17 +190,16 @@ class BatchedGAN:
     def real(self) -> Tensor:
         if self.data is None:
             return torch.stack([next(seed.batches)[0] for seed in self.seeds])  # (S, B, F)
-        return self.data[self.rows, torch.stack([next(stream) for stream in self.streams])]  # one gather
+        return self.data[self.rows, torch.stack([seed.batches.next_indices() for seed in self.seeds])]  # one gather
 
     def _gather_real(self) -> None:
-        """In-memory datasets: each seed's index stream, and every seed's points stacked (S, size, F),
-        so that a step's real batches are one gather: the same points its `Batches` hands out."""
+        """In-memory datasets: every seed's points stacked (S, size, F), so that a step's real batches are
+        one gather at each seed's `Batches.next_indices()`: the same points its `next()` hands out."""
         self.data = None
         batches = [seed.batches for seed in self.seeds]
         if all(getattr(b, "loader", True) is None and b.device.type == "cpu" for b in batches):
             self.data = torch.stack([b.tensors[0] for b in batches])
             self.rows = torch.arange(len(batches)).unsqueeze(1)
-            self.streams = [index_stream(b) for b in batches]
 
     def step(self) -> tuple[Tensor, Tensor]:
         """One D update and one G update of every seed; returns the summed D and G losses (detached)."""
