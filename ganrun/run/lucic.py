@@ -54,8 +54,7 @@ class Cell:
 
 def choice_of(job: Job, group: str) -> str:
     """The option of config group `group` a job ran with (its `group=option` override), "–" when none."""
-    for override in job.overrides:
-        key, _, value = override.lstrip("+").partition("=")
+    for key, value in map(split_override, job.overrides):
         if key == group:
             return value
     return "–"
@@ -104,8 +103,7 @@ def seeds_trial(cfg: DictConfig, trial: Any) -> None:
 def setting(job: Job) -> str:
     """A trial's drawn values (its overrides of the searched keys), numbers to 3 significant digits."""
     drawn = []
-    for override in job.overrides:
-        key, _, value = override.lstrip("+").partition("=")
+    for key, value in map(split_override, job.overrides):
         if key in SEARCHED:
             try:
                 value = f"{float(value):.3g}"
